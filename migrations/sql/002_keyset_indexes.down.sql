@@ -1,0 +1,9 @@
+DROP INDEX lokstra_auth.idx_tenants_name_c;
+DROP INDEX lokstra_auth.idx_apps_tenant_name_c;
+DROP INDEX lokstra_auth.idx_branches_app_code_c;
+DROP INDEX lokstra_auth.idx_users_tenant_username_c;
+DROP INDEX lokstra_auth.idx_users_tenant_email_c;
+DROP INDEX lokstra_auth.idx_user_apps_user_app_c;
+DROP INDEX lokstra_auth.idx_user_apps_app_user_c;
+DROP INDEX lokstra_auth.idx_app_keys_app_id_c;
+DROP INDEX lokstra_auth.idx_app_keys_tenant_id_c;

@@ -1,0 +1,171 @@
+"""Deterministic demo data: the memory backend's default content, and the benchmarks' data.
+
+``DemoSpec()`` is the small default (3 tenants, apps of every type, branches, a few hundred
+users, grants, keys with real SHA3-256 hashes of secrets nobody keeps). ``DemoSpec(users=N)``
+scales the users of the first tenant; ``copy_to_postgres`` writes any size straight to
+PostgreSQL with COPY. The same spec always gives the same rows (fixed seed, fixed clock).
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from stores.memory.engine import MemoryEngine
+from stores.models import APP_TYPES, BRANCH_TYPES
+from stores.tables import ALL_TABLES, APP_KEYS, APPS, BRANCHES, TENANTS, USER_APPS, USERS, TableSpec
+
+EPOCH = datetime(2026, 1, 5, 9, 0, 0)
+
+TENANT_PLAN = (
+    ("acme-corp", "Acme Corporation", "acme.example.com"),
+    ("globex", "Globex Ltd", "globex.example.org"),
+    ("initech", "Initech", None),
+)
+FIRST = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",
+         "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "zoë", "Åsa", "Łukasz", "Émile")
+LAST = ("smith", "jones", "müller", "garcia", "tanaka", "okafor", "nguyen", "rossi", "kowalski", "silva")
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    users: int = 400
+    """Users of the first tenant; the others get a tenth each (at least 20)."""
+    seed: int = 20260105
+
+
+Row = tuple[Any, ...]
+
+
+def _rows(spec: DemoSpec) -> dict[str, Iterator[Row]]:
+    """Rows per table as tuples in column order (``TableSpec.columns``)."""
+    rng = random.Random(spec.seed)
+    tenants: list[Row] = []
+    apps: list[Row] = []
+    branches: list[Row] = []
+    keys: list[Row] = []
+    user_counts: list[tuple[str, int]] = []
+    app_ids: dict[str, list[str]] = {}
+    for t_index, (tenant_id, name, domain) in enumerate(TENANT_PLAN):
+        created = EPOCH + timedelta(days=t_index)
+        status = "suspended" if tenant_id == "initech" else "active"
+        dsn = f"postgres://{tenant_id}_app:demo-{tenant_id}-pw@db.internal:5432/{tenant_id.replace('-', '_')}"
+        settings = {"max_users": 100000 if t_index == 0 else 5000, "max_apps": 20,
+                    "allowed_auth_methods": ["password", "otp"], "require_mfa": t_index == 0,
+                    "session_timeout": 3600, "password_policy": {"min_length": 12, "require_symbols": True}}
+        tenants.append((tenant_id, name, domain, dsn, tenant_id.replace("-", "_"), status, {"tier": "demo"},
+                        settings, {"region": ("eu", "us", "ap")[t_index]}, created, created, None))
+        app_ids[tenant_id] = []
+        for a_index, app_type in enumerate(APP_TYPES if t_index == 0 else APP_TYPES[:3]):
+            app_id = f"{app_type}-app"
+            app_ids[tenant_id].append(app_id)
+            app_created = created + timedelta(hours=a_index + 1)
+            apps.append((app_id, tenant_id, f"{name.split()[0]} {app_type.title()}", app_type,
+                         "disabled" if a_index == 4 else "active", {"callback": f"https://{tenant_id}.example/{app_type}"},
+                         None, app_created, app_created))
+            for b_index in range(2 if app_type != "service" else 0):
+                branch_type = BRANCH_TYPES[(a_index + b_index) % len(BRANCH_TYPES)]
+                branches.append((f"br-{a_index}{b_index}", tenant_id, app_id, f"{app_type[:3].upper()}-{b_index + 1:03d}",
+                                 f"{branch_type.title()} {b_index + 1}", branch_type,
+                                 "disabled" if (a_index + b_index) % 5 == 4 else "active",
+                                 {"city": ("Jakarta", "Berlin", "Austin", "Osaka")[b_index % 4], "line1": f"{b_index + 1} Main St"},
+                                 {"phone": f"+62-21-555-{a_index}{b_index:02d}"}, None, None, app_created, app_created))
+            for k_index in range(3):
+                environment = "live" if k_index != 1 else "test"
+                key_created = app_created + timedelta(days=k_index)
+                secret_hash = hashlib.sha3_256(f"demo-secret-{spec.seed}-{tenant_id}-{app_id}-{k_index}".encode()).hexdigest()
+                revoked = k_index == 2
+                keys.append((f"key-{tenant_id}-{app_id}-{k_index}", tenant_id, app_id, f"kid{t_index}{a_index}{k_index}{rng.randrange(16**6):06x}",
+                             f"sk_{environment}_", secret_hash, "secret" if k_index != 1 else "public", environment, None,
+                             f"{app_type} key {k_index + 1}", ["read", "write"] if k_index == 0 else ["read"], None,
+                             key_created, key_created + timedelta(days=365) if k_index == 0 else None,
+                             key_created + timedelta(days=3) if k_index == 0 else None, revoked,
+                             key_created + timedelta(days=30) if revoked else None))
+        user_counts.append((tenant_id, spec.users if t_index == 0 else max(20, spec.users // 10)))
+    return {
+        TENANTS.name: iter(tenants),
+        APPS.name: iter(apps),
+        BRANCHES.name: iter(branches),
+        USERS.name: _users(user_counts, rng),
+        USER_APPS.name: _grants(user_counts, app_ids),
+        APP_KEYS.name: iter(keys),
+    }
+
+
+def _user_id(index: int) -> str:
+    return f"u{index:08d}"
+
+
+def _users(user_counts: list[tuple[str, int]], rng: random.Random) -> Iterator[Row]:
+    statuses = ("active",) * 17 + ("suspended", "suspended", "deleted")
+    for tenant_id, count in user_counts:
+        for index in range(count):
+            first, last = FIRST[index % len(FIRST)], LAST[(index // len(FIRST)) % len(LAST)]
+            username = f"{first}.{last}{index}"
+            status = statuses[rng.randrange(len(statuses))]
+            created = EPOCH + timedelta(seconds=index * 37)
+            yield (_user_id(index), tenant_id, username, f"{first.lower()}.{last}{index}@{tenant_id}.example.com",
+                   f"{first.title()} {last.title()}", status, {"dept": ("ops", "sales", "eng")[index % 3]} if index % 4 == 0 else None,
+                   created, created, created + timedelta(days=10) if status == "deleted" else None)
+
+
+def _grants(user_counts: list[tuple[str, int]], app_ids: dict[str, list[str]]) -> Iterator[Row]:
+    for tenant_id, count in user_counts:
+        apps = app_ids[tenant_id]
+        for index in range(count):
+            for a_index, app_id in enumerate(apps[:2] if index % 3 else apps[:1]):
+                granted = EPOCH + timedelta(seconds=index * 37 + 60 + a_index)
+                revoked = index % 11 == 0 and a_index == 0
+                yield (tenant_id, app_id, _user_id(index), "revoked" if revoked else "active", granted,
+                       granted + timedelta(days=20) if revoked else None)
+
+
+def demo_rows(spec: DemoSpec = DemoSpec()) -> dict[str, Iterator[Row]]:
+    return _rows(spec)
+
+
+def load_into_memory(engine: MemoryEngine, spec: DemoSpec = DemoSpec()) -> dict[str, int]:
+    """Fill a memory engine (constraints checked) and return the rows per table."""
+    counts: dict[str, int] = {}
+    rows = _rows(spec)
+    for table in ALL_TABLES:
+        build = _builder(table)
+        counts[table.name] = engine.load(table, (build(row) for row in rows[table.name]))
+    return counts
+
+
+def _builder(table: TableSpec) -> Callable[[Row], Any]:
+    columns = table.columns
+    construct = table.model.model_construct
+    return lambda row: construct(**dict(zip(columns, row)))
+
+
+async def copy_to_postgres(conn: Any, spec: DemoSpec, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    """COPY the demo rows into an empty, migrated ``lokstra_auth`` schema in one transaction.
+
+    ``conn`` is an asyncpg connection with the jsonb codec set (``stores.postgres.engine.init_connection``).
+    """
+    counts: dict[str, int] = {}
+    rows = _rows(spec)
+    async with conn.transaction():
+        for table in ALL_TABLES:
+            batch: list[Row] = []
+            total = 0
+            for row in rows[table.name]:
+                batch.append(row)
+                if len(batch) >= 50_000:
+                    await conn.copy_records_to_table(table.name, records=batch, columns=list(table.columns), schema_name="lokstra_auth")
+                    total += len(batch)
+                    batch.clear()
+                    if progress:
+                        progress(table.name, total)
+            if batch:
+                await conn.copy_records_to_table(table.name, records=batch, columns=list(table.columns), schema_name="lokstra_auth")
+                total += len(batch)
+            counts[table.name] = total
+            if progress:
+                progress(table.name, total)
+    return counts

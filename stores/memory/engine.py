@@ -1,0 +1,180 @@
+"""The memory engine: plain dicts and sorted indexes, enforcing lokstra's constraints.
+
+Concurrency: every method runs to completion without awaiting anything, so under asyncio
+each operation is atomic (two tasks creating the same username: exactly one wins). Do not
+add an ``await`` inside a method without adding a lock.
+
+Rows are copied on the way in and on the way out, so no caller can change stored data by
+mutating a model it holds.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from stores.errors import AlreadyExists, ReferenceMissing
+from stores.memory.table import Key, MemoryTable, matches
+from stores.models import Record, User, UserApp, utcnow
+from stores.query import Condition, Eq, PageRequest, Prefix, RowCount
+from stores.tables import ALL_TABLES, PARENT_LABEL, USER_APPS, USERS, TableSpec
+
+
+def _copy(row: Record) -> Record:
+    return row.model_copy(deep=True)
+
+
+class MemoryEngine:
+    backend = "memory"
+
+    def __init__(self) -> None:
+        self.tables: dict[str, MemoryTable] = {spec.name: MemoryTable(spec) for spec in ALL_TABLES}
+
+    # -- constraint checks, in PostgreSQL's order -------------------------------------------
+    def _check(self, table: MemoryTable, row: Record, old: Record | None) -> None:
+        spec = table.spec
+        for unique in spec.all_uniques():
+            if unique is spec.primary and old is not None:
+                continue  # an update never changes the key
+            if table.clash(row, unique):
+                raise AlreadyExists(spec.entity, unique.rule, str(getattr(row, unique.field)), unique.field)
+        for fk in spec.foreign_keys:
+            parent_key = table.values(row, fk.columns)
+            if old is not None and table.values(old, fk.columns) == parent_key:
+                continue
+            if parent_key not in self.tables[fk.parent].rows:
+                raise ReferenceMissing(spec.entity, PARENT_LABEL[fk.parent], "/".join(parent_key), fk.field)
+
+    def _store(self, table: MemoryTable, row: Record, old: Record | None) -> Record:
+        self._check(table, row, old)
+        if old is not None:
+            table.discard(old)
+        stored = _copy(row)
+        table.add(stored)
+        return _copy(stored)
+
+    def _touched(self, spec: TableSpec, old: Record, changes: dict[str, Any]) -> Record:
+        if spec.touch_column:
+            changes[spec.touch_column] = utcnow()
+        return old.model_copy(update=changes)
+
+    # -- single rows ------------------------------------------------------------------------
+    async def insert(self, spec: TableSpec, row: Record) -> Record:
+        return self._store(self.tables[spec.name], row, None)
+
+    async def fetch(self, spec: TableSpec, key: tuple[str, ...]) -> Record | None:
+        row = self.tables[spec.name].rows.get(key)
+        return _copy(row) if row is not None else None
+
+    async def fetch_unique(self, spec: TableSpec, columns: tuple[str, ...], values: tuple[Any, ...]) -> Record | None:
+        table = self.tables[spec.name]
+        if columns == spec.key_columns:
+            return await self.fetch(spec, values)
+        unique = next(u for u in spec.uniques if u.columns == columns)
+        key = table.unique[unique.constraint].get(values)
+        return _copy(table.rows[key]) if key is not None else None
+
+    async def replace(self, spec: TableSpec, row: Record, expected_updated_at: datetime | None) -> Record | None:
+        table = self.tables[spec.name]
+        old = table.rows.get(row.key())
+        if old is None:
+            return None
+        if expected_updated_at is not None and spec.touch_column and getattr(old, spec.touch_column) != expected_updated_at:
+            return None
+        changes = {c: getattr(row, c) for c in spec.columns if c not in spec.key_columns and c != spec.created_column}
+        return self._store(table, self._touched(spec, old, changes), old)
+
+    async def patch(self, spec: TableSpec, key: tuple[str, ...], values: Mapping[str, Any],
+                    keep_if_set: frozenset[str] = frozenset()) -> Record | None:
+        table = self.tables[spec.name]
+        old = table.rows.get(key)
+        if old is None:
+            return None
+        changes = {c: v for c, v in values.items() if not (c in keep_if_set and getattr(old, c) is not None)}
+        return self._store(table, self._touched(spec, old, changes), old)
+
+    async def remove(self, spec: TableSpec, key: tuple[str, ...]) -> bool:
+        row = self.tables[spec.name].rows.get(key)
+        if row is None:
+            return False
+        self._cascade(spec, row)
+        return True
+
+    def _cascade(self, spec: TableSpec, row: Record) -> None:
+        """Delete ``row`` and, depth first, every row whose foreign key points at it."""
+        for child in self.tables.values():
+            for fk in child.spec.foreign_keys:
+                if fk.parent != spec.name:
+                    continue
+                index = next(i for i in child.spec.orders if i.scope == fk.columns)
+                for dependant in list(child.walk(index, row.key())):
+                    self._cascade(child.spec, dependant)
+        self.tables[spec.name].discard(row)
+
+    # -- many rows ------------------------------------------------------------------------------
+    def _matching(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...],
+                  order: str, after: str | None = None) -> Iterable[Record]:
+        table = self.tables[spec.name]
+        index = table.index_for(order, tuple(eq.column for eq in scope))
+        prefix = next((c.value for c in conditions if isinstance(c, Prefix) and c.column == order), None)
+        for row in table.walk(index, tuple(eq.value for eq in scope), after, prefix):
+            if matches(row, conditions):
+                yield row
+
+    async def page(self, spec: TableSpec, request: PageRequest) -> list[Record]:
+        rows: list[Record] = []
+        for row in self._matching(spec, request.scope, request.conditions, request.order, request.after):
+            rows.append(_copy(row))
+            if len(rows) > request.limit:
+                break
+        return rows
+
+    async def select(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...],
+                     order: str) -> list[Record]:
+        return [_copy(row) for row in self._matching(spec, scope, conditions, order)]
+
+    async def count(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...]) -> int:
+        table = self.tables[spec.name]
+        columns = tuple(eq.column for eq in scope)
+        if not conditions:
+            index = next(i for i in spec.orders if i.scope == columns)
+            return table.scope_size(index, tuple(eq.value for eq in scope))
+        order = next(i.column for i in spec.orders if i.scope == columns)
+        return sum(1 for _ in self._matching(spec, scope, conditions, order))
+
+    async def estimate(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...]) -> RowCount:
+        return RowCount(await self.count(spec, scope, conditions), exact=True)
+
+    # -- grants -----------------------------------------------------------------------------
+    async def upsert_grant(self, grant: UserApp) -> UserApp:
+        table = self.tables[USER_APPS.name]
+        old = table.rows.get(grant.key())
+        if old is None:
+            return self._store(table, grant, None)  # type: ignore[return-value]
+        if old.status == "active":
+            return _copy(old)  # type: ignore[return-value]
+        renewed = old.model_copy(update={"status": "active", "granted_at": grant.granted_at, "revoked_at": None})
+        return self._store(table, renewed, old)  # type: ignore[return-value]
+
+    async def users_with_grant(self, tenant_id: str, app_id: str) -> list[User]:
+        grants = self.tables[USER_APPS.name]
+        users = self.tables[USERS.name]
+        index = grants.index_for("user_id", ("tenant_id", "app_id"))
+        found = [users.rows[(tenant_id, g.user_id)] for g in grants.walk(index, (tenant_id, app_id))
+                 if g.status == "active" and (tenant_id, g.user_id) in users.rows]
+        return [_copy(u) for u in sorted(found, key=lambda u: u.username)]  # type: ignore[misc]
+
+    async def close(self) -> None:
+        return None
+
+    # -- bulk ---------------------------------------------------------------------------------
+    def load(self, spec: TableSpec, rows: Iterable[Record]) -> int:
+        """Add already-validated rows (demo data, snapshots), checking constraints; returns the count."""
+        table = self.tables[spec.name]
+        count = 0
+        for row in rows:
+            self._check(table, row, None)
+            table.add(row)
+            count += 1
+        return count
+

@@ -1,0 +1,102 @@
+"""One in-memory table: rows by primary key, unique indexes, and sorted keyset indexes."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sortedcontainers import SortedDict
+
+from stores.models import Record
+from stores.query import Before, Condition, Eq, Prefix
+from stores.tables import OrderIndex, TableSpec, Unique
+
+Key = tuple[str, ...]
+
+
+def matches(row: Record, conditions: tuple[Condition, ...]) -> bool:
+    for condition in conditions:
+        value = getattr(row, condition.column)
+        if isinstance(condition, Eq):
+            if value != condition.value:
+                return False
+        elif isinstance(condition, Prefix):
+            if not isinstance(value, str) or not value.startswith(condition.value):
+                return False
+        elif isinstance(condition, Before):
+            if value is None or not value < condition.value:
+                return False
+    return True
+
+
+class MemoryTable:
+    """Rows plus the indexes every lookup of the contract needs.
+
+    Sorted indexes map ``(*scope values, order value)`` to the primary key. Python compares
+    strings by code point, which is the order of PostgreSQL's ``COLLATE "C"`` on UTF-8, so
+    pages come out in the same order on both backends.
+    """
+
+    def __init__(self, spec: TableSpec) -> None:
+        self.spec = spec
+        self.rows: dict[Key, Record] = {}
+        self.unique: dict[str, dict[tuple, Key]] = {u.constraint: {} for u in spec.uniques}
+        self.sorted: dict[OrderIndex, SortedDict] = {index: SortedDict() for index in spec.orders}
+
+    @staticmethod
+    def values(row: Record, columns: tuple[str, ...]) -> tuple:
+        return tuple(getattr(row, column) for column in columns)
+
+    def sort_key(self, index: OrderIndex, row: Record) -> tuple:
+        return (*self.values(row, index.scope), getattr(row, index.column))
+
+    def clash(self, row: Record, unique: Unique) -> bool:
+        """Would ``row`` break ``unique`` (ignoring the row itself on update)?"""
+        if unique is self.spec.primary:
+            return row.key() in self.rows
+        owner = self.unique[unique.constraint].get(self.values(row, unique.columns))
+        return owner is not None and owner != row.key()
+
+    def add(self, row: Record) -> None:
+        key = row.key()
+        self.rows[key] = row
+        for unique in self.spec.uniques:
+            self.unique[unique.constraint][self.values(row, unique.columns)] = key
+        for index, tree in self.sorted.items():
+            tree[self.sort_key(index, row)] = key
+
+    def discard(self, row: Record) -> None:
+        key = row.key()
+        self.rows.pop(key, None)
+        for unique in self.spec.uniques:
+            self.unique[unique.constraint].pop(self.values(row, unique.columns), None)
+        for index, tree in self.sorted.items():
+            tree.pop(self.sort_key(index, row), None)
+
+    def index_for(self, order: str, scope: tuple[str, ...]) -> OrderIndex:
+        return self.spec.order(order, scope)
+
+    def walk(self, index: OrderIndex, scope_values: tuple, after: str | None = None,
+             prefix: str | None = None) -> Iterator[Record]:
+        """Rows of one scope in index order, strictly after ``after``; with ``prefix`` (on the
+        order column) start at the prefix and stop past it instead of scanning the scope."""
+        tree = self.sorted[index]
+        start: tuple = scope_values
+        inclusive = True
+        if after is not None:
+            start, inclusive = (*scope_values, after), False
+        if prefix is not None and (after is None or prefix > after):
+            start, inclusive = (*scope_values, prefix), True
+        width = len(scope_values)
+        for sort_key in tree.irange(minimum=start, inclusive=(inclusive, True)):
+            if sort_key[:width] != scope_values:
+                return
+            if prefix is not None and not sort_key[width].startswith(prefix):
+                return
+            yield self.rows[tree[sort_key]]
+
+    def scope_size(self, index: OrderIndex, scope_values: tuple) -> int:
+        """Rows in a scope without visiting them: two bisections of the sorted index."""
+        tree = self.sorted[index]
+        if not scope_values:
+            return len(tree)
+        upper = (*scope_values[:-1], scope_values[-1] + "\x00")
+        return tree.bisect_left(upper) - tree.bisect_left(scope_values)

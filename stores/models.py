@@ -1,0 +1,246 @@
+"""The six lokstra-auth entities, column for column with ``domain.md``.
+
+Validation mirrors what PostgreSQL would reject (lengths of varchar(255/100/50), NOT NULL,
+NUL characters, invalid Unicode, non-finite JSON numbers) plus lokstra's vocabularies and
+an email shape, so that both backends refuse the same input with the same clear message.
+
+Rows read back from a database are built with ``model_construct`` (no validation): a
+database written by lokstra-auth itself may hold values our rules would refuse, and the
+console must still show them.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+TenantStatus = Literal["active", "suspended", "deleted"]
+AppType = Literal["web", "mobile", "api", "desktop", "service"]
+AppStatus = Literal["active", "disabled"]
+BranchType = Literal["headquarters", "regional", "store", "warehouse", "franchise", "office", "other"]
+BranchStatus = Literal["active", "disabled"]
+UserStatus = Literal["active", "suspended", "deleted"]
+GrantStatus = Literal["active", "revoked"]
+KeyType = Literal["secret", "public"]
+KeyEnvironment = Literal["live", "test"]
+
+TENANT_STATUSES: tuple[str, ...] = get_args(TenantStatus)
+APP_TYPES: tuple[str, ...] = get_args(AppType)
+APP_STATUSES: tuple[str, ...] = get_args(AppStatus)
+BRANCH_TYPES: tuple[str, ...] = get_args(BranchType)
+BRANCH_STATUSES: tuple[str, ...] = get_args(BranchStatus)
+USER_STATUSES: tuple[str, ...] = get_args(UserStatus)
+GRANT_STATUSES: tuple[str, ...] = get_args(GrantStatus)
+KEY_TYPES: tuple[str, ...] = get_args(KeyType)
+KEY_ENVIRONMENTS: tuple[str, ...] = get_args(KeyEnvironment)
+
+EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+
+
+def utcnow() -> datetime:
+    """Now as a naive UTC timestamp, the form ``timestamp`` columns hold (microseconds)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def check_text(value: str) -> str:
+    """Refuse what PostgreSQL text cannot hold: NUL characters and lone surrogates."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters (\\x00); PostgreSQL cannot store them")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("must be valid Unicode (it contains a lone surrogate)") from exc
+    return value
+
+
+def check_identifier(value: str) -> str:
+    check_text(value)
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if value != value.strip() or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must not have leading/trailing spaces or control characters")
+    return value
+
+
+def check_json(value: Any) -> Any:
+    """Refuse JSON that jsonb would reject: NaN/Infinity, NUL in strings, non-string keys."""
+    _walk_json(value, "")
+    return value
+
+
+def _walk_json(value: Any, path: str) -> None:
+    where = path or "the value"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"JSON object keys must be strings (got {type(key).__name__} at {where})")
+            _check_json_string(key, f"key {key!r} in {where}")
+            _walk_json(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _walk_json(item, f"{path}[{index}]")
+    elif isinstance(value, str):
+        _check_json_string(value, where)
+    elif isinstance(value, bool) or value is None or isinstance(value, int):
+        return
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"JSON numbers must be finite (NaN/Infinity at {where})")
+    else:
+        raise ValueError(f"{type(value).__name__} is not a JSON value (at {where})")
+
+
+def _check_json_string(text: str, where: str) -> None:
+    try:
+        check_text(text)
+    except ValueError as exc:
+        raise ValueError(f"{where} {exc}") from None
+
+
+def check_email(value: str) -> str:
+    if not EMAIL_SHAPE.match(value):
+        raise ValueError("must look like name@example.com")
+    return value
+
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(check_identifier)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(check_text)]
+Text255 = Annotated[str, StringConstraints(max_length=255), AfterValidator(check_text)]
+Text = Annotated[str, AfterValidator(check_text)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(check_identifier)]
+Prefix = Annotated[str, StringConstraints(max_length=50), AfterValidator(check_text)]
+Email = Annotated[str, StringConstraints(max_length=255), AfterValidator(check_text), AfterValidator(check_email)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(check_json)]
+JsonList = Annotated[list[Any], AfterValidator(check_json)]
+
+
+class Record(BaseModel):
+    """Shared configuration: no unknown fields, validation on assignment, naive UTC times."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _naive_utc(cls, value: Any) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def key(self) -> tuple[str, ...]:
+        """The primary key, in column order."""
+        raise NotImplementedError
+
+    def key_text(self) -> str:
+        return "/".join(self.key())
+
+
+class Tenant(Record):
+    id: Id
+    name: Name
+    domain: Text255 | None = None
+    db_dsn: Text = Field("", repr=False, description="may contain a password: a secret")
+    db_schema: Text255 = ""
+    status: TenantStatus = "active"
+    config: JsonObject | None = None
+    settings: JsonObject | None = None
+    metadata: JsonObject | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+    def key(self) -> tuple[str, ...]:
+        return (self.id,)
+
+
+class App(Record):
+    id: Id
+    tenant_id: Id
+    name: Name
+    type: AppType
+    status: AppStatus = "active"
+    config: JsonObject | None = None
+    metadata: JsonObject | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def key(self) -> tuple[str, ...]:
+        return (self.tenant_id, self.id)
+
+
+class Branch(Record):
+    id: Id
+    tenant_id: Id
+    app_id: Id
+    code: Code
+    name: Name
+    type: BranchType
+    status: BranchStatus = "active"
+    address: JsonObject | None = None
+    contact: JsonObject | None = None
+    settings: JsonObject | None = None
+    metadata: JsonObject | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def key(self) -> tuple[str, ...]:
+        return (self.tenant_id, self.app_id, self.id)
+
+
+class User(Record):
+    id: Id
+    tenant_id: Id
+    username: Name
+    email: Email
+    full_name: Text255 | None = None
+    status: UserStatus = "active"
+    metadata: JsonObject | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+    def key(self) -> tuple[str, ...]:
+        return (self.tenant_id, self.id)
+
+
+class UserApp(Record):
+    tenant_id: Id
+    app_id: Id
+    user_id: Id
+    status: GrantStatus = "active"
+    granted_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def key(self) -> tuple[str, ...]:
+        return (self.tenant_id, self.app_id, self.user_id)
+
+
+class AppKey(Record):
+    id: Id
+    tenant_id: Id
+    app_id: Id
+    key_id: Id
+    prefix: Prefix
+    secret_hash: Annotated[str, AfterValidator(check_text)] = Field(repr=False, description="SHA3-256 of the secret, never the secret")
+    key_type: KeyType
+    environment: KeyEnvironment
+    user_id: Id | None = None
+    name: Name
+    scopes: JsonList | None = None
+    metadata: JsonObject | None = None
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    last_used: datetime | None = None
+    revoked: bool = False
+    revoked_at: datetime | None = None
+
+    def key(self) -> tuple[str, ...]:
+        return (self.id,)
+
+
+def json_text(value: Any) -> str:
+    """Canonical JSON text (sorted keys, no spaces) used for digests and comparisons."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,1 @@
+"""The PostgreSQL backend on asyncpg (schema ``lokstra_auth``)."""

@@ -1,0 +1,227 @@
+"""The PostgreSQL engine on an asyncpg pool (schema ``lokstra_auth``)."""
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from stores.errors import AlreadyExists, BackendUnavailable, ReadOnly, ReferenceMissing, StoreError, ValidationFailed
+from stores.models import Record, User, UserApp
+from stores.postgres.diagnose import MIGRATE_HINT, diagnose, scrub
+from stores.postgres.sql import Params, key_clause, page_sql, q, select_sql
+from stores.query import Condition, Eq, PageRequest, RowCount
+from stores.settings import ConnectionTarget, Settings
+from stores.tables import PARENT_LABEL, USER_APPS, USERS, ForeignKey, TableSpec, Unique
+
+EXACT_COUNT_BELOW = 10_000
+"""Below this planner estimate, ``estimate`` runs an exact ``count(*)`` (cheap at that size)."""
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """jsonb in and out as Python values (SQL NULL stays None)."""
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+def row_model(spec: TableSpec, record: asyncpg.Record) -> Record:
+    # Rows from the database are shown as they are, even if our input rules would refuse them.
+    return spec.model.model_construct(**dict(record))
+
+
+class PostgresEngine:
+    backend = "postgres"
+
+    def __init__(self, pool: asyncpg.Pool, target: ConnectionTarget) -> None:
+        self.pool = pool
+        self.target = target
+
+    @classmethod
+    async def open(cls, settings: Settings) -> PostgresEngine:
+        target = settings.connection()
+        try:
+            pool = await asyncpg.create_pool(
+                min_size=settings.pool_min_size,
+                max_size=settings.pool_max_size,
+                max_inactive_connection_lifetime=settings.pool_max_inactive_lifetime,
+                init=init_connection,
+                **target.connect_kwargs(),
+            )
+        except Exception as exc:
+            raise cls._unavailable(exc, target) from None
+        engine = cls(pool, target)
+        try:
+            await engine.check_schema()
+        except BaseException:
+            await pool.close()
+            raise
+        return engine
+
+    @staticmethod
+    def _unavailable(exc: BaseException, target: ConnectionTarget) -> StoreError:
+        found = diagnose(exc, target.display(), target.secrets())
+        if found is not None:
+            return found
+        if isinstance(exc, asyncpg.PostgresError):
+            detail = f"{exc.message} (SQLSTATE {exc.sqlstate})"
+            return StoreError(scrub(f"the database refused the operation: {detail}", target.secrets()))
+        return StoreError(scrub(f"cannot use {target.display()}: {exc}", target.secrets()))
+
+    async def check_schema(self) -> None:
+        async with self.connection() as conn:
+            missing = await conn.fetchval(
+                "SELECT array_agg(t) FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NULL",
+                [f"lokstra_auth.{name}" for name in ("tenants", "apps", "branches", "users", "user_apps", "app_keys")],
+            )
+        if missing:
+            raise BackendUnavailable(
+                "not_migrated",
+                f"The lokstra_auth schema has not been migrated (relation {missing[0]} does not exist)",
+                MIGRATE_HINT, self.target.display())
+
+    @asynccontextmanager
+    async def connection(self, spec: TableSpec | None = None, row: Record | None = None) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection; database errors leave as the store layer's errors."""
+        try:
+            async with self.pool.acquire(timeout=self.target.connect_timeout) as conn:
+                yield conn
+        except StoreError:
+            raise
+        except asyncpg.UniqueViolationError as exc:
+            raise self._duplicate(spec, row, exc) from None
+        except asyncpg.ForeignKeyViolationError as exc:
+            raise self._missing_parent(spec, row, exc) from None
+        except asyncpg.ReadOnlySQLTransactionError as exc:
+            raise ReadOnly(exc.message) from None
+        except (asyncpg.DataError, UnicodeEncodeError) as exc:
+            entity = spec.entity if spec else "value"
+            raise ValidationFailed(entity, {"value": scrub(str(exc), self.target.secrets())}) from None
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            raise self._unavailable(exc, self.target) from None
+
+    def _duplicate(self, spec: TableSpec | None, row: Record | None, exc: asyncpg.UniqueViolationError) -> StoreError:
+        found = spec.constraint(exc.constraint_name or "") if spec else None
+        if isinstance(found, Unique):
+            value = str(getattr(row, found.field)) if row is not None else ""
+            return AlreadyExists(spec.entity, found.rule, value, found.field)  # type: ignore[union-attr]
+        return AlreadyExists(spec.entity if spec else "row", exc.constraint_name or "unique constraint", "", "")
+
+    def _missing_parent(self, spec: TableSpec | None, row: Record | None, exc: asyncpg.ForeignKeyViolationError) -> StoreError:
+        found = spec.constraint(exc.constraint_name or "") if spec else None
+        if isinstance(found, ForeignKey):
+            key = "/".join(str(getattr(row, c)) for c in found.columns) if row is not None else ""
+            return ReferenceMissing(spec.entity, PARENT_LABEL[found.parent], key, found.field)  # type: ignore[union-attr]
+        return ReferenceMissing(spec.entity if spec else "row", "parent", exc.constraint_name or "", "")
+
+    # -- single rows --------------------------------------------------------------------------
+    async def insert(self, spec: TableSpec, row: Record) -> Record:
+        params = Params()
+        placeholders = ", ".join(params.add(getattr(row, c)) for c in spec.columns)
+        columns = ", ".join(q(c) for c in spec.columns)
+        sql = f"INSERT INTO {spec.qualified} ({columns}) VALUES ({placeholders}) RETURNING *"
+        async with self.connection(spec, row) as conn:
+            return row_model(spec, await conn.fetchrow(sql, *params.values))
+
+    async def fetch(self, spec: TableSpec, key: tuple[str, ...]) -> Record | None:
+        params = Params()
+        sql = f"SELECT * FROM {spec.qualified} WHERE {key_clause(spec, key, params)}"
+        async with self.connection(spec) as conn:
+            record = await conn.fetchrow(sql, *params.values)
+        return row_model(spec, record) if record is not None else None
+
+    async def fetch_unique(self, spec: TableSpec, columns: tuple[str, ...], values: tuple[Any, ...]) -> Record | None:
+        sql, args = select_sql(spec, tuple(Eq(c, v) for c, v in zip(columns, values)), (), None)
+        async with self.connection(spec) as conn:
+            record = await conn.fetchrow(sql, *args)
+        return row_model(spec, record) if record is not None else None
+
+    async def _update(self, spec: TableSpec, key: tuple[str, ...], assignments: list[str], params: Params,
+                      row: Record | None, expected_updated_at: datetime | None = None) -> Record | None:
+        if spec.touch_column:
+            # The upstream trigger sets it too; saying so here keeps adopted databases
+            # without the trigger correct.
+            assignments.append(f"{q(spec.touch_column)} = now()")
+        sql = f"UPDATE {spec.qualified} SET {', '.join(assignments)} WHERE {key_clause(spec, key, params)}"
+        if expected_updated_at is not None and spec.touch_column:
+            sql += f" AND {q(spec.touch_column)} = {params.add(expected_updated_at)}"
+        async with self.connection(spec, row) as conn:
+            record = await conn.fetchrow(sql + " RETURNING *", *params.values)
+        return row_model(spec, record) if record is not None else None
+
+    async def replace(self, spec: TableSpec, row: Record, expected_updated_at: datetime | None) -> Record | None:
+        params = Params()
+        assignments = [f"{q(c)} = {params.add(getattr(row, c))}" for c in spec.columns
+                       if c not in spec.key_columns and c not in (spec.created_column, spec.touch_column)]
+        return await self._update(spec, row.key(), assignments, params, row, expected_updated_at)
+
+    async def patch(self, spec: TableSpec, key: tuple[str, ...], values: Mapping[str, Any],
+                    keep_if_set: frozenset[str] = frozenset()) -> Record | None:
+        params = Params()
+        assignments = [
+            f"{q(c)} = COALESCE({q(c)}, {params.add(v)})" if c in keep_if_set else f"{q(c)} = {params.add(v)}"
+            for c, v in values.items()
+        ]
+        return await self._update(spec, key, assignments, params, None)
+
+    async def remove(self, spec: TableSpec, key: tuple[str, ...]) -> bool:
+        params = Params()
+        sql = f"DELETE FROM {spec.qualified} WHERE {key_clause(spec, key, params)}"
+        async with self.connection(spec) as conn:
+            status = await conn.execute(sql, *params.values)
+        return status != "DELETE 0"
+
+    # -- many rows ------------------------------------------------------------------------------
+    async def page(self, spec: TableSpec, request: PageRequest) -> list[Record]:
+        sql, args = page_sql(spec, request)
+        async with self.connection(spec) as conn:
+            return [row_model(spec, r) for r in await conn.fetch(sql, *args)]
+
+    async def select(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...],
+                     order: str) -> list[Record]:
+        sql, args = select_sql(spec, scope, conditions, order)
+        async with self.connection(spec) as conn:
+            return [row_model(spec, r) for r in await conn.fetch(sql, *args)]
+
+    async def count(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...]) -> int:
+        sql, args = select_sql(spec, scope, conditions, None, what="count(*)")
+        async with self.connection(spec) as conn:
+            return int(await conn.fetchval(sql, *args))
+
+    async def estimate(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...]) -> RowCount:
+        """The planner's row estimate (no scan); exact when the estimate says the scope is small."""
+        sql, args = select_sql(spec, scope, conditions, None, what="1")
+        async with self.connection(spec) as conn:
+            plan = json.loads(await conn.fetchval("EXPLAIN (FORMAT JSON) " + sql, *args))
+            estimate = int(plan[0]["Plan"]["Plan Rows"])
+            if estimate < EXACT_COUNT_BELOW:
+                count_sql, count_args = select_sql(spec, scope, conditions, None, what="count(*)")
+                return RowCount(int(await conn.fetchval(count_sql, *count_args)), exact=True)
+        return RowCount(estimate, exact=False)
+
+    # -- grants -----------------------------------------------------------------------------
+    async def upsert_grant(self, grant: UserApp) -> UserApp:
+        sql = """
+            INSERT INTO lokstra_auth.user_apps AS g (tenant_id, app_id, user_id, status, granted_at, revoked_at)
+            VALUES ($1, $2, $3, 'active', $4, NULL)
+            ON CONFLICT (tenant_id, app_id, user_id) DO UPDATE SET
+                status = 'active',
+                granted_at = CASE WHEN g.status = 'active' THEN g.granted_at ELSE EXCLUDED.granted_at END,
+                revoked_at = CASE WHEN g.status = 'active' THEN g.revoked_at ELSE NULL END
+            RETURNING *"""
+        async with self.connection(USER_APPS, grant) as conn:
+            record = await conn.fetchrow(sql, grant.tenant_id, grant.app_id, grant.user_id, grant.granted_at)
+        return row_model(USER_APPS, record)  # type: ignore[return-value]
+
+    async def users_with_grant(self, tenant_id: str, app_id: str) -> list[User]:
+        sql = """
+            SELECT u.* FROM lokstra_auth.users u
+            JOIN lokstra_auth.user_apps g ON g.tenant_id = u.tenant_id AND g.user_id = u.id
+            WHERE g.tenant_id = $1 AND g.app_id = $2 AND g.status = 'active'
+            ORDER BY u.username COLLATE "C" """
+        async with self.connection(USERS) as conn:
+            return [row_model(USERS, r) for r in await conn.fetch(sql, tenant_id, app_id)]  # type: ignore[misc]
+
+    async def close(self) -> None:
+        await self.pool.close()

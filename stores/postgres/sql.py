@@ -1,0 +1,82 @@
+"""Render backend-neutral conditions and page requests as parameterised SQL.
+
+Identifiers come only from ``stores.tables`` (our own constants), never from input;
+every value is a ``$n`` parameter.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from stores.query import Before, Condition, Eq, PageRequest, Prefix
+from stores.tables import TableSpec
+
+
+def q(column: str) -> str:
+    return f'"{column}"'
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The smallest string above every string starting with ``prefix`` in code-point order
+    (None if there is none). ``col >= prefix AND col < bound`` is an index range even in a
+    generic plan, unlike ``LIKE $1``."""
+    chars = list(prefix)
+    while chars:
+        point = ord(chars[-1]) + 1
+        if point == 0xD800:
+            point = 0xE000
+        if point <= 0x10FFFF:
+            chars[-1] = chr(point)
+            return "".join(chars)
+        chars.pop()
+    return None
+
+
+class Params:
+    """Collects parameter values and hands out their ``$n`` placeholders."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def add(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def where(conditions: tuple[Condition, ...], params: Params) -> list[str]:
+    clauses: list[str] = []
+    for condition in conditions:
+        column = q(condition.column)
+        if isinstance(condition, Eq):
+            clauses.append(f"{column} = {params.add(condition.value)}")
+        elif isinstance(condition, Prefix):
+            clauses.append(f'{column} COLLATE "C" >= {params.add(condition.value)}')
+            bound = prefix_upper_bound(condition.value)
+            if bound is not None:
+                clauses.append(f'{column} COLLATE "C" < {params.add(bound)}')
+        elif isinstance(condition, Before):
+            clauses.append(f"{column} < {params.add(condition.value)}")
+    return clauses
+
+
+def select_sql(spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...], order: str | None,
+               after: str | None = None, limit: int | None = None, what: str = "*") -> tuple[str, list[Any]]:
+    params = Params()
+    clauses = where((*scope, *conditions), params)
+    if after is not None and order is not None:
+        clauses.append(f'{q(order)} COLLATE "C" > {params.add(after)}')
+    sql = f"SELECT {what} FROM {spec.qualified}"
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    if order is not None:
+        sql += f' ORDER BY {q(order)} COLLATE "C"'
+    if limit is not None:
+        sql += f" LIMIT {params.add(limit)}"
+    return sql, params.values
+
+
+def page_sql(spec: TableSpec, request: PageRequest) -> tuple[str, list[Any]]:
+    return select_sql(spec, request.scope, request.conditions, request.order, request.after, request.limit + 1)
+
+
+def key_clause(spec: TableSpec, key: tuple[str, ...], params: Params) -> str:
+    return " AND ".join(f"{q(c)} = {params.add(v)}" for c, v in zip(spec.key_columns, key))

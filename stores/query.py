@@ -1,0 +1,146 @@
+"""Backend-neutral descriptions of page queries, filters and cursors.
+
+A store method turns its arguments into a ``PageRequest`` (scope equalities, filter
+conditions, the order column, the cursor, the limit); each backend interprets it: the
+PostgreSQL backend renders parameterised SQL, the memory backend walks a sorted index.
+Keeping one description is what makes the two backends return the same pages.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from stores.errors import ValidationFailed
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Eq:
+    column: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """Text starts with ``value`` (case-sensitive, code-point comparison on both backends)."""
+
+    column: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Before:
+    """A timestamp column is set and earlier than ``value``."""
+
+    column: str
+    value: datetime
+
+
+Condition = Eq | Prefix | Before
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """One keyset page: rows of ``table`` matching ``scope`` and ``conditions``,
+    ordered by ``order`` (unique within the scope), strictly after ``after``."""
+
+    table: str
+    scope: tuple[Eq, ...]
+    order: str
+    conditions: tuple[Condition, ...] = ()
+    after: str | None = None
+    limit: int = 50
+
+
+@dataclass
+class Page(Generic[T]):
+    """Rows of one page and the cursor of the next one (None on the last page)."""
+
+    rows: list[T]
+    next_cursor: str | None
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_cursor is not None
+
+
+@dataclass(frozen=True)
+class RowCount:
+    """A row count; ``exact`` is False when it is the planner's estimate."""
+
+    value: int
+    exact: bool
+
+
+def encode_cursor(order: str, value: str) -> str:
+    raw = json.dumps([order, value], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(token: str | None, order: str) -> str | None:
+    """The sort value inside ``token``; a malformed or foreign cursor is a ValidationFailed."""
+    if token is None:
+        return None
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        kind, value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8"))
+    except (ValueError, TypeError, binascii.Error, UnicodeError):
+        raise ValidationFailed("page request", {"after": "is not a cursor returned by a previous page"}) from None
+    if kind != order or not isinstance(value, str):
+        raise ValidationFailed("page request", {"after": f"is a cursor for pages ordered by {kind}, not {order}"})
+    return value
+
+
+def check_limit(limit: int) -> int:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValidationFailed("page request", {"limit": f"must be a whole number from 1 to {MAX_PAGE_SIZE}"})
+    return limit
+
+
+def validation_failed(entity: str, exc: ValidationError) -> ValidationFailed:
+    """Pydantic's errors as one ``ValidationFailed`` with a message per field."""
+    problems: dict[str, str] = {}
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "value"
+        message = error["msg"].removeprefix("Value error, ")
+        problems.setdefault(field, message)
+    return ValidationFailed(entity, problems)
+
+
+class Filter(BaseModel):
+    """Base of the per-store filters: unknown fields are errors, values are checked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def conditions(self) -> tuple[Condition, ...]:
+        raise NotImplementedError
+
+    @classmethod
+    def parse(cls, value: Filter | dict[str, Any] | None) -> Filter:
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict):
+            try:
+                return cls.model_validate(value)
+            except ValidationError as exc:
+                raise validation_failed("filter", exc) from None
+        raise ValidationFailed("filter", {"filter": f"must be a {cls.__name__}"})
+
+
+def prefix_order(default: str, candidates: dict[str, str | None]) -> str:
+    """Order by the column being prefix-searched (so its index serves both), else ``default``."""
+    for column, prefix in candidates.items():
+        if prefix:
+            return column
+    return default

@@ -1,0 +1,100 @@
+"""Shared fixtures: the PostgreSQL server for the session and databases per test or module.
+
+PostgreSQL is real in these tests. The session starts a throwaway cluster (see
+tests/support/pgcluster.py) unless LOKSTRA_TEST_DSN points at a server to use instead.
+Without either, PostgreSQL tests are skipped with the reason; under CI=true that is a failure.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from stores import Settings, Stores, open_stores
+from tests.support.pgcluster import ClusterUnavailable, create_cluster
+from tests.support.server import PgServer, external_dsn, run_sync
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _no_postgres(reason: str) -> None:
+    message = f"PostgreSQL tests cannot run: {reason}. Set LOKSTRA_TEST_DSN or install the PostgreSQL server binaries."
+    if IN_CI:
+        pytest.fail(message + " (CI=true: a skipped PostgreSQL test is a failure)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL server where tests may create databases (superuser access)."""
+    dsn = external_dsn()
+    if dsn:
+        server = PgServer(admin_dsn=dsn)
+        yield server
+        server.close()
+        return
+    try:
+        cluster = create_cluster()
+    except ClusterUnavailable as exc:
+        _no_postgres(str(exc))
+        return
+    except Exception as exc:  # initdb / pg_ctl failed
+        _no_postgres(f"starting a throwaway cluster failed: {exc}")
+        return
+    server = PgServer(admin_dsn=cluster.dsn("postgres"), cluster=cluster)
+    try:
+        yield server
+    finally:
+        server.close()
+        cluster.destroy()
+
+
+@pytest.fixture
+def fresh_db(pg_server: PgServer) -> Iterator[str]:
+    """DSN of a new, empty database, dropped after the test."""
+    dsn = pg_server.create_database("fresh")
+    yield dsn
+    pg_server.drop_database(dsn)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(pg_server: PgServer) -> str:
+    """Name of a database migrated to the newest schema, used as a template."""
+    from tests.support.schema import migrate
+
+    dsn = pg_server.create_database("template")
+    run_sync(lambda: migrate(dsn))
+    return dsn.rsplit("/", 1)[1]
+
+
+@pytest.fixture(scope="module")
+def migrated_db(pg_server: PgServer, migrated_template: str) -> Iterator[str]:
+    """DSN of a migrated database for one test module (tests truncate what they need)."""
+    dsn = pg_server.create_database("migrated", template=migrated_template)
+    yield dsn
+    pg_server.drop_database(dsn)
+
+
+def pg_settings(dsn: str, **extra: object) -> Settings:
+    return Settings(use_postgres=True, database_url=dsn, pool_min_size=1, pool_max_size=4, **extra)
+
+
+async def truncate_all(stores: Stores) -> None:
+    async with stores.engine.connection() as conn:  # type: ignore[attr-defined]
+        await conn.execute("TRUNCATE lokstra_auth.tenants, lokstra_auth.apps, lokstra_auth.branches, "
+                           "lokstra_auth.users, lokstra_auth.user_apps, lokstra_auth.app_keys")
+
+
+@pytest.fixture(params=["memory", "postgres"])
+async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
+    """Empty stores on each backend: the contract suite runs once per backend."""
+    if request.param == "memory":
+        opened = await open_stores(Settings(use_postgres=False, demo_data=False))
+    else:
+        opened = await open_stores(pg_settings(request.getfixturevalue("migrated_db")))
+        await truncate_all(opened)
+    try:
+        yield opened
+    finally:
+        await opened.close()

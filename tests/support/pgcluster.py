@@ -1,0 +1,121 @@
+"""A throwaway PostgreSQL cluster for the test session.
+
+initdb into a temporary directory, start it with pg_ctl on a free loopback port with
+pg_stat_statements preloaded, stop and delete it at the end. initdb and pg_ctl refuse to
+run as root, so as root the binaries run as the ``postgres`` OS user and the directory is
+chowned to it.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ClusterUnavailable(RuntimeError):
+    """No PostgreSQL server binaries (or no way to run them) on this machine."""
+
+
+def find_bindir() -> Path:
+    """The newest /usr/lib/postgresql/*/bin that has initdb and pg_ctl (or PG_BINDIR)."""
+    override = os.environ.get("PG_BINDIR")
+    candidates = [override] if override else sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True
+    )
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
+            return Path(candidate)
+    raise ClusterUnavailable("no PostgreSQL server binaries (initdb, pg_ctl) in /usr/lib/postgresql/*/bin")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Cluster:
+    """A running throwaway cluster: superuser ``postgres``, trust auth on 127.0.0.1."""
+
+    bindir: Path
+    datadir: Path
+    port: int
+    run_as: str | None
+
+    host: str = "127.0.0.1"
+    user: str = "postgres"
+
+    def dsn(self, database: str = "postgres", user: str | None = None, password: str | None = None) -> str:
+        auth = user or self.user
+        if password:
+            auth = f"{auth}:{password}"
+        return f"postgresql://{auth}@{self.host}:{self.port}/{database}"
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        kwargs: dict = {"capture_output": True, "text": True, "check": False}
+        if self.run_as:
+            kwargs["user"] = self.run_as
+        result = subprocess.run([str(a) for a in args], **kwargs)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}")
+        return result
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1"
+        self._run(self.bindir / "pg_ctl", "-D", self.datadir, "-o", options, "-l", self.datadir / "server.log", "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(self.bindir / "pg_ctl", "-D", self.datadir, "-m", mode, "-w", "stop", check=False)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def append_conf(self, text: str) -> None:
+        with open(self.datadir / "postgresql.conf", "a") as conf:
+            conf.write(text)
+
+    def set_hba(self, lines: str) -> None:
+        """Replace pg_hba.conf (e.g. to require a password for one role) and reload."""
+        (self.datadir / "pg_hba.conf").write_text(lines)
+        self._run(self.bindir / "pg_ctl", "-D", self.datadir, "reload")
+
+    def destroy(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.datadir.parent, ignore_errors=True)
+
+
+def create_cluster(preload: str = "pg_stat_statements") -> Cluster:
+    bindir = find_bindir()
+    run_as = None
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError as exc:
+            raise ClusterUnavailable("running as root and there is no 'postgres' OS user to run initdb as") from exc
+        run_as = "postgres"
+    base = Path(tempfile.mkdtemp(prefix="lokstra-pg-"))
+    datadir = base / "data"
+    datadir.mkdir()
+    if run_as:
+        shutil.chown(base, run_as)
+        shutil.chown(datadir, run_as)
+    cluster = Cluster(bindir=bindir, datadir=datadir, port=free_port(), run_as=run_as)
+    try:
+        cluster._run(bindir / "initdb", "-D", datadir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+        conf = "\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+        if preload:
+            conf += f"shared_preload_libraries = '{preload}'\n"
+        cluster.append_conf(conf)
+        cluster.start()
+    except Exception:
+        cluster.destroy()
+        raise
+    return cluster
