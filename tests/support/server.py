@@ -55,10 +55,10 @@ class PgServer:
     def dsn(self, database: str) -> str:
         return _with_database(self.admin_dsn, database)
 
-    def create_database(self, prefix: str = "t", template: str | None = None) -> str:
-        """Create a uniquely named database and return its DSN."""
+    def create_database(self, prefix: str = "t", template: str | None = None, options: str = "") -> str:
+        """Create a uniquely named database and return its DSN (``options`` go after TEMPLATE)."""
         name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        clause = f' TEMPLATE "{template}"' if template else ""
+        clause = (f' TEMPLATE "{template}"' if template else "") + (f" {options}" if options else "")
 
         async def create() -> None:
             conn = await asyncpg.connect(self.admin_dsn)
