@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
 
+    @field_validator("database_url")
+    @classmethod
+    def _url_parses(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            _parse_url(value.get_secret_value())  # refuse a malformed URL when settings load
+        return value or None
+
     @field_validator("pool_max_size")
     @classmethod
     def _max_not_below_min(cls, value: int, info: Any) -> int:

@@ -85,7 +85,8 @@ def migrated_db(pg_server: PgServer, migrated_template: str) -> Iterator[str]:
 
 
 def pg_settings(dsn: str, **extra: object) -> Settings:
-    return Settings(use_postgres=True, database_url=dsn, pool_min_size=1, pool_max_size=4, **extra)
+    options: dict[str, object] = {"pool_min_size": 1, "pool_max_size": 4, **extra}
+    return Settings(use_postgres=True, database_url=dsn, **options)
 
 
 async def truncate_all(stores: Stores) -> None:
