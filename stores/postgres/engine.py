@@ -21,9 +21,18 @@ EXACT_COUNT_BELOW = 10_000
 """Below this planner estimate, ``estimate`` runs an exact ``count(*)`` (cheap at that size)."""
 
 
+def _jsonb_encode(value: Any) -> bytes:
+    return b"\x01" + json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def _jsonb_decode(data: bytes) -> Any:
+    return json.loads(data[1:])  # binary jsonb is a version byte (1) and the text
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
-    """jsonb in and out as Python values (SQL NULL stays None)."""
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    """jsonb in and out as Python values (SQL NULL stays None), in binary format so that
+    COPY (``copy_records_to_table``) can send it too."""
+    await conn.set_type_codec("jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog", format="binary")
 
 
 def row_model(spec: TableSpec, record: asyncpg.Record) -> Record:

@@ -1,0 +1,1 @@
+"""lokstra-console: the Textual app and the command line."""
