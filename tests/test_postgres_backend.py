@@ -153,3 +153,27 @@ async def test_pool_is_sized_from_settings(migrated_db: str) -> None:
             assert conn._config.command_timeout == 7
     finally:
         await stores.close()
+
+
+async def test_ssl_required_by_client_but_off_on_server(pg_server: PgServer) -> None:
+    url = pg_server.dsn("postgres") + "?sslmode=require"
+    error = await _diagnosis(Settings(use_postgres=True, database_url=url))
+    assert error.cause == "ssl_refused"
+    assert "DB_SSL_MODE" in error.fix
+
+
+async def test_a_server_that_never_answers_is_a_timeout() -> None:
+    import asyncio
+
+    async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(10)
+        writer.close()
+
+    server = await asyncio.start_server(stall, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        error = await _diagnosis(Settings(use_postgres=True, db_host="127.0.0.1", db_port=port, db_user="x",
+                                          db_password=SECRET, db_ssl_mode="disable", connect_timeout=0.5))
+        assert error.cause == "timeout"
+    finally:
+        server.close()

@@ -59,29 +59,13 @@ class PgServer:
         """Create a uniquely named database and return its DSN (``options`` go after TEMPLATE)."""
         name = f"{prefix}_{uuid.uuid4().hex[:10]}"
         clause = (f' TEMPLATE "{template}"' if template else "") + (f" {options}" if options else "")
-
-        async def create() -> None:
-            conn = await asyncpg.connect(self.admin_dsn)
-            try:
-                await conn.execute(f'CREATE DATABASE "{name}"{clause}')
-            finally:
-                await conn.close()
-
-        run_sync(create)
+        self.execute(f'CREATE DATABASE "{name}"{clause}')
         self.created.append(name)
         return self.dsn(name)
 
     def drop_database(self, dsn_or_name: str) -> None:
         name = urlsplit(dsn_or_name).path.lstrip("/") if "://" in dsn_or_name else dsn_or_name
-
-        async def drop() -> None:
-            conn = await asyncpg.connect(self.admin_dsn)
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await conn.close()
-
-        run_sync(drop)
+        self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if name in self.created:
             self.created.remove(name)
 
