@@ -19,10 +19,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from pydantic import field_validator
+
 from stores.models import (
     APP_STATUSES, APP_TYPES, BRANCH_STATUSES, BRANCH_TYPES, TENANT_STATUSES, USER_STATUSES,
     App, AppKey, AppStatus, AppType, Branch, BranchStatus, BranchType, GrantStatus, KeyEnvironment,
-    KeyType, Tenant, TenantStatus, Text, User, UserApp, UserStatus,
+    KeyType, Tenant, TenantStatus, Text, User, UserApp, UserStatus, naive_utc,
 )
 from stores.query import Before, Condition, Eq, Filter, Page, Prefix, RowCount
 
@@ -89,6 +91,11 @@ class KeyFilter(Filter):
     key_type: KeyType | None = None
     revoked: bool | None = None
     expires_before: datetime | None = None
+
+    @field_validator("expires_before")
+    @classmethod
+    def _naive_utc(cls, value: datetime | None) -> datetime | None:
+        return naive_utc(value) if value is not None else None
 
     def conditions(self) -> tuple[Condition, ...]:
         return _present(Eq("environment", self.environment) if self.environment else None,

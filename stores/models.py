@@ -46,6 +46,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def naive_utc(value: datetime) -> datetime:
+    """Timestamps are stored without time zone, in UTC: convert aware values, keep naive ones."""
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+
+
 def check_text(value: str) -> str:
     """Refuse what PostgreSQL text cannot hold: NUL characters and lone surrogates."""
     if "\x00" in value:
@@ -126,9 +131,7 @@ class Record(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _naive_utc(cls, value: Any) -> Any:
-        if isinstance(value, datetime) and value.tzinfo is not None:
-            return value.astimezone(UTC).replace(tzinfo=None)
-        return value
+        return naive_utc(value) if isinstance(value, datetime) else value
 
     def key(self) -> tuple[str, ...]:
         """The primary key, in column order."""

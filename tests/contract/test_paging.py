@@ -152,3 +152,16 @@ async def test_many_concurrent_grants_and_revokes_end_consistent(stores: Stores)
     await asyncio.gather(*ops)
     grants = {g.user_id: g.status for g in await stores.user_apps.list_app_users("acme", "web")}
     assert grants == {"u1": "revoked", "u2": "active"}
+
+
+async def test_aware_timestamps_are_stored_and_filtered_as_utc(stores: Stores) -> None:
+    from datetime import timezone
+
+    await f.seed_basic(stores)
+    jakarta = timezone(timedelta(hours=7))
+    await stores.app_keys.store(f.key("acme", "web", "k2", expires_at=datetime(2030, 1, 1, 7, 0, tzinfo=jakarta)))
+    stored = await stores.app_keys.get_by_id("k2")
+    assert stored.expires_at == datetime(2030, 1, 1, 0, 0)
+    hit = await stores.app_keys.page("acme", filter={"expires_before": datetime(2030, 1, 1, 7, 1, tzinfo=jakarta)})
+    miss = await stores.app_keys.page("acme", filter={"expires_before": datetime(2030, 1, 1, 7, 0, tzinfo=jakarta)})
+    assert [k.id for k in hit.rows] == ["k2"] and miss.rows == []
