@@ -1,17 +1,11 @@
-"""Bring a test database to the newest schema."""
+"""Bring a test database to the newest schema with the migration runner itself, so the
+PostgreSQL half of the contract suite runs on exactly what `migrate up` creates."""
 from __future__ import annotations
 
-from importlib import resources
-
-import asyncpg
+from migrations import MigrationRunner, Outcome
 
 
 async def migrate(dsn: str) -> None:
-    files = sorted(p for p in resources.files("migrations").joinpath("sql").iterdir() if p.name.endswith(".up.sql"))
-    conn = await asyncpg.connect(dsn)
-    try:
-        for path in files:
-            async with conn.transaction():
-                await conn.execute(path.read_text())
-    finally:
-        await conn.close()
+    result = await MigrationRunner.from_dsn(dsn).up()
+    if result.outcome is not Outcome.DONE:
+        raise RuntimeError(f"migrating the test template failed: {result.to_json()}")

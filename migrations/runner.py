@@ -1,0 +1,348 @@
+"""The migration runner: status, up, down, dry runs and adoption, for the CLI and the TUI.
+
+Async and UI-free. Each operation opens its own connection (from the factory it was given),
+does its work and closes it; changes happen under the migration lock (see ``lock.py``).
+
+Every migration runs in its own transaction together with lokstra's tracking row and the
+console's history row, so it is either wholly applied and recorded or not at all (no
+"dirty" state, golang-migrate #282). A failure is recorded afterwards, in a transaction of
+its own, since the migration's transaction has rolled back by then. A dry run does the same
+work inside one outer transaction that is always rolled back.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from migrations import adopt, tracking
+from migrations.lock import LockTimeout, MigrationLock, acquire
+from migrations.results import AdoptionOutcome, AdoptionReport, Outcome, Progress, RunResult, StepResult
+from migrations.sqltext import line_of, split_statements
+from migrations.source import IRREVERSIBLE_MARKER, Migration, MigrationSet, SqlFile
+from migrations.source import load as load_source
+from migrations.status import DRIFT_STATES, MigrationStatus, Overall, SchemaStatus, State
+from migrations.status import build as build_status
+
+ConnectFactory = Callable[[], Awaitable[asyncpg.Connection]]
+ProgressCallback = Callable[[Progress], None]
+SourceArg = str | Path | Traversable | MigrationSet | None
+
+APPLICATION_NAME = "lokstra-console migrate"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+class MigrationRunner:
+    """Runs the migrations of ``source`` (default: the packaged ones) against one database.
+
+    ``connect`` is an async callable returning a new asyncpg connection; ``from_dsn`` and
+    ``from_kwargs`` build one. ``lock_timeout`` is how long to wait for another runner.
+    Raises ``migrations.source.SourceError`` at construction when the migration files are inconsistent.
+    """
+
+    def __init__(self, connect: ConnectFactory, *, source: SourceArg = None,
+                 lock_timeout: float = 30.0, lock_poll_interval: float = 0.2) -> None:
+        self._connect = connect
+        self.source = source if isinstance(source, MigrationSet) else load_source(source)
+        self.lock_timeout = lock_timeout
+        self.lock_poll_interval = lock_poll_interval
+
+    @classmethod
+    def from_dsn(cls, dsn: str, **options: Any) -> MigrationRunner:
+        return cls(lambda: asyncpg.connect(dsn), **options)
+
+    @classmethod
+    def from_kwargs(cls, connect_kwargs: dict[str, Any], **options: Any) -> MigrationRunner:
+        return cls(lambda: asyncpg.connect(**connect_kwargs), **options)
+
+    # ----- public operations -------------------------------------------------------------
+
+    async def status(self) -> SchemaStatus:
+        async with self._session() as conn:
+            current, _ = await self._read(conn)
+            return current
+
+    async def up(self, *, accept: bool = False, dry_run: bool = False,
+                 on_progress: ProgressCallback | None = None) -> RunResult:
+        """Apply every pending migration in version order.
+
+        Refuses when an applied file changed, a file is missing or a pending one is out of
+        order, unless ``accept``: then each is recorded in the history as accepted first.
+        """
+        return await self._run_locked("up", dry_run, on_progress, lambda conn: self._up(conn, accept, dry_run, on_progress))
+
+    async def down(self, n: int = 1, *, accept: bool = False, dry_run: bool = False,
+                   on_progress: ProgressCallback | None = None) -> RunResult:
+        """Revert the ``n`` highest applied versions with their ``.down.sql``, highest first."""
+        if n < 1:
+            raise ValueError("down needs n >= 1")
+        return await self._run_locked("down", dry_run, on_progress,
+                                      lambda conn: self._down(conn, n, accept, dry_run, on_progress))
+
+    async def adopt(self, *, record: bool = False) -> AdoptionReport:
+        """Compare an untracked lokstra_auth with the baseline migration; with ``record``, adopt it.
+
+        Without ``record`` nothing is written. With it, and only if the catalogs match, the
+        baseline is recorded as applied (creating the tracking tables if needed).
+        """
+        if not record:
+            async with self._session() as conn:
+                return await self._adopt(conn, record=False)
+        try:
+            async with self._locked(None) as (conn, _):
+                return await self._adopt(conn, record=True)
+        except LockTimeout as exc:
+            return self._adoption(AdoptionOutcome.LOCKED, str(exc), lock_holder=exc.holder)
+
+    # ----- connections and the lock ------------------------------------------------------
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[asyncpg.Connection]:
+        conn = await self._connect()
+        try:
+            await conn.execute("SELECT set_config('application_name', $1, false)", APPLICATION_NAME)
+            yield conn
+        finally:
+            try:
+                await conn.close(timeout=5)
+            except Exception:  # the connection is already broken: drop it
+                conn.terminate()
+
+    @asynccontextmanager
+    async def _locked(self, on_progress: ProgressCallback | None) -> AsyncIterator[tuple[asyncpg.Connection, MigrationLock]]:
+        def waiting(holder: Any) -> None:
+            if on_progress:
+                on_progress(Progress("waiting_for_lock", holder=holder))
+
+        async with self._session() as conn:
+            lock = await acquire(conn, self.lock_timeout, self.lock_poll_interval, on_wait=waiting)
+            try:
+                yield conn, lock
+            finally:
+                await lock.release()
+
+    async def _run_locked(self, operation: str, dry_run: bool, on_progress: ProgressCallback | None,
+                          work: Callable[[asyncpg.Connection], Awaitable[RunResult]]) -> RunResult:
+        try:
+            async with self._locked(on_progress) as (conn, lock):
+                result = await work(conn)
+                result.lock_waited = lock.waited
+                return result
+        except LockTimeout as exc:
+            return RunResult(operation, dry_run, Outcome.LOCKED, reasons=[str(exc)], lock_holder=exc.holder,
+                             lock_waited=exc.waited)
+
+    async def _read(self, conn: asyncpg.Connection) -> tuple[SchemaStatus, tracking.TrackingInfo]:
+        info = await tracking.locate(conn)
+        current = build_status(
+            self.source,
+            info,
+            await tracking.applied(conn, info),
+            await tracking.history(conn, info),
+            await adopt.app_schema_present(conn),
+            await conn.fetchval("SELECT current_database()"),
+        )
+        return current, info
+
+    # ----- up and down -------------------------------------------------------------------
+
+    async def _up(self, conn: asyncpg.Connection, accept: bool, dry_run: bool,
+                  on_progress: ProgressCallback | None) -> RunResult:
+        current, info = await self._read(conn)
+        result = RunResult("up", dry_run, Outcome.DONE, status=current)
+        if current.overall is Overall.UNTRACKED:
+            result.outcome = Outcome.REFUSED
+            result.reasons = ["lokstra_auth already has tables but no migration is recorded: "
+                              "run `migrate adopt` to check it and record it as the baseline"]
+            return result
+        drift = [m for m in current.migrations if m.state in DRIFT_STATES or (m.state is State.FAILED and m.out_of_order)]
+        if drift and not accept:
+            result.outcome = Outcome.REFUSED
+            result.reasons = [_drift_reason(m) for m in drift]
+            return result
+        plan = [self.source.get(m.version) for m in current.migrations if not m.is_applied]
+        if not plan and not drift:
+            result.outcome = Outcome.NOTHING_TO_DO
+            return result
+        steps = [(migration, "apply") for migration in plan if migration is not None]
+        return await self._perform(conn, info.schema, result, steps, drift, on_progress)
+
+    async def _down(self, conn: asyncpg.Connection, n: int, accept: bool, dry_run: bool,
+                    on_progress: ProgressCallback | None) -> RunResult:
+        current, info = await self._read(conn)
+        result = RunResult("down", dry_run, Outcome.DONE, status=current)
+        targets = current.last_applied(n)
+        if not targets:
+            result.outcome = Outcome.NOTHING_TO_DO
+            return result
+        result.reasons = [reason for m in targets if (reason := self._revert_refusal(m, accept))]
+        if result.reasons:
+            result.outcome = Outcome.REFUSED
+            return result
+        drift = [m for m in targets if m.state is State.CHANGED]
+        steps = [(self.source.get(m.version), "revert") for m in targets]
+        return await self._perform(conn, info.schema, result, steps, drift, on_progress)
+
+    def _revert_refusal(self, migration: MigrationStatus, accept: bool) -> str | None:
+        file = self.source.get(migration.version)
+        if file is None:
+            return f"{migration.label}: its file is not in {self.source.location}, so there is no .down.sql to run"
+        if file.down is None:
+            return f"{migration.label} is irreversible ({IRREVERSIBLE_MARKER}): it has no .down.sql"
+        if migration.state is State.CHANGED and not accept:
+            return _drift_reason(migration)
+        return None
+
+    async def _perform(self, conn: asyncpg.Connection, schema: str, result: RunResult,
+                       steps: list[tuple[Migration, str]], drift: list[MigrationStatus],
+                       on_progress: ProgressCallback | None) -> RunResult:
+        """Run the plan and fill ``result`` with the steps, the outcome and the status after."""
+        actor = await tracking.current_actor(conn)
+        result.accepted = [m.version for m in drift]
+        result.steps = await self._execute(conn, schema, actor, steps, drift, result.dry_run, on_progress)
+        if result.failed_step:
+            result.outcome = Outcome.FAILED
+        result.status, _ = await self._read(conn)
+        return result
+
+    async def _execute(self, conn: asyncpg.Connection, schema: str, actor: tracking.Actor,
+                       steps: list[tuple[Migration, str]], accepted: list[MigrationStatus],
+                       dry_run: bool, on_progress: ProgressCallback | None) -> list[StepResult]:
+        """Record the accepted drift, then run ``steps`` one transaction each, stopping at a failure."""
+        outer = conn.transaction() if dry_run else None
+        if outer:
+            await outer.start()
+        try:
+            async with conn.transaction():
+                await tracking.ensure(conn, schema)
+                for drifted in accepted:
+                    await self._record_accept(conn, schema, actor, drifted)
+            results: list[StepResult] = []
+            for index, (migration, action) in enumerate(steps, start=1):
+                if on_progress:
+                    on_progress(Progress("started", migration.version, migration.description, action, index, len(steps)))
+                step = await self._run_step(conn, schema, actor, migration, action, dry_run)
+                results.append(step)
+                if on_progress:
+                    on_progress(Progress("finished" if step.success else "failed", migration.version, migration.description,
+                                         action, index, len(steps), step.duration_ms, step.error))
+                if not step.success:
+                    break
+            return results
+        finally:
+            if outer:
+                await outer.rollback()
+
+    async def _record_accept(self, conn: asyncpg.Connection, schema: str, actor: tracking.Actor,
+                             drifted: MigrationStatus) -> None:
+        file = self.source.get(drifted.version)
+        await tracking.record(conn, schema, actor, tracking.HistoryEvent(
+            version=drifted.version,
+            description=drifted.description,
+            event="accept",
+            direction="up",
+            checksum=file.checksum if file else None,
+            started_at=_now(),
+            duration_ms=0,
+            note=f"operator accepted: {_drift_reason(drifted)}",
+        ))
+
+    async def _run_step(self, conn: asyncpg.Connection, schema: str, actor: tracking.Actor,
+                        migration: Migration, action: str, dry_run: bool) -> StepResult:
+        sql = migration.up if action == "apply" else migration.down
+        assert sql is not None  # plans only hold reversible migrations for "revert"
+        direction = "up" if action == "apply" else "down"
+        started, started_at = time.monotonic(), _now()
+        try:
+            async with conn.transaction():  # a savepoint inside a dry run's outer transaction
+                await conn.execute(sql.text)
+                duration = _elapsed_ms(started)
+                if action == "apply":
+                    await tracking.insert_applied(conn, schema, migration.version, migration.description)
+                else:
+                    await tracking.delete_applied(conn, schema, migration.version)
+                await tracking.record(conn, schema, actor, tracking.HistoryEvent(
+                    migration.version, migration.description, action, direction, sql.checksum, started_at, duration,
+                ))
+        except asyncpg.PostgresError as exc:
+            step = _failed_step(migration, action, sql, exc, _elapsed_ms(started))
+            if not dry_run:
+                await tracking.record(conn, schema, actor, tracking.HistoryEvent(
+                    migration.version, migration.description, "fail", direction, sql.checksum, started_at,
+                    step.duration_ms, success=False, error=step.error,
+                    note="; ".join(part for part in (step.detail, step.hint) if part) or None,
+                ))
+            return step
+        if dry_run:
+            # SET LOCAL in one migration must not leak into the next, as it cannot in a real run.
+            await conn.execute("SET LOCAL search_path TO DEFAULT")
+        return StepResult(migration.version, migration.description, action, True, duration,
+                          statements=split_statements(sql.text) if dry_run else [])
+
+    # ----- adoption ----------------------------------------------------------------------
+
+    def _adoption(self, outcome: AdoptionOutcome, message: str, **extra: Any) -> AdoptionReport:
+        baseline = self.source.migrations[0]
+        return AdoptionReport(outcome, message, baseline.version, baseline.description, adopt.APP_SCHEMA, **extra)
+
+    async def _adopt(self, conn: asyncpg.Connection, record: bool) -> AdoptionReport:
+        baseline = self.source.migrations[0]
+        info = await tracking.locate(conn)
+        recorded = {schema: versions for schema, versions in info.found.items() if versions}
+        if recorded:
+            where = ", ".join(f"{schema}.{tracking.LOKSTRA_TABLE}" for schema in recorded)
+            return self._adoption(AdoptionOutcome.ALREADY_TRACKED,
+                                  f"migrations are already recorded in {where}: nothing to adopt")
+        if not await adopt.app_schema_present(conn):
+            return self._adoption(AdoptionOutcome.NOTHING_TO_ADOPT,
+                                  f"{adopt.APP_SCHEMA} has no tables: there is nothing to adopt; `migrate up` creates it")
+        try:
+            differences = await adopt.differences(conn, baseline)
+        except adopt.CannotCompare as exc:
+            return self._adoption(AdoptionOutcome.CANNOT_COMPARE, str(exc))
+        if differences:
+            return self._adoption(
+                AdoptionOutcome.DIFFERS,
+                f"{adopt.APP_SCHEMA} differs from what {baseline.up.name} creates in {len(differences)} place(s): not adopted",
+                differences=differences,
+            )
+        if not record:
+            return self._adoption(AdoptionOutcome.MATCHES,
+                                  f"{adopt.APP_SCHEMA} matches {baseline.up.name}: it can be recorded as baseline "
+                                  f"version {baseline.version:03d} (nothing was written)")
+        await adopt.record_baseline(conn, info.schema, await tracking.current_actor(conn), baseline)
+        return self._adoption(AdoptionOutcome.RECORDED,
+                              f"recorded {baseline.label} as the baseline in {info.table}")
+
+
+def _drift_reason(migration: MigrationStatus) -> str:
+    if migration.state is State.CHANGED:
+        applied = (migration.recorded_checksum or "?")[:8]
+        return f"{migration.label} changed since it was applied (applied {applied}, file now {migration.short_checksum})"
+    if migration.state is State.MISSING:
+        return f"{migration.label} is applied but its file is missing"
+    return f"{migration.label} is not applied but a higher version is (out of order)"
+
+
+def _failed_step(migration: Migration, action: str, sql: SqlFile,
+                 exc: asyncpg.PostgresError, duration_ms: int) -> StepResult:
+    line = line_of(sql.text, getattr(exc, "position", None))
+    message = str(exc) + (f" (line {line} of {sql.name})" if line else f" ({sql.name})")
+    return StepResult(
+        migration.version, migration.description, action, False, duration_ms,
+        error=message, sqlstate=exc.sqlstate, error_line=line,
+        detail=getattr(exc, "detail", None), hint=getattr(exc, "hint", None),
+    )

@@ -1,0 +1,386 @@
+"""The migration runner against a real PostgreSQL: apply, track, lock, fail, revert, adopt."""
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from migrations import AdoptionOutcome, MigrationRunner, Outcome, Overall, Progress, State
+from migrations.lock import lock_key
+from tests.support.migrations_helpers import (
+    SQL_DIR,
+    build_like_db_schema_sql,
+    catalog_of,
+    copy_migrations,
+    execute,
+    fetch,
+    fetchval,
+    file_sha256,
+    history_rows,
+    lokstra_rows,
+    schema_exists,
+    write_migration,
+)
+
+pytestmark = pytest.mark.postgres
+
+APP_TABLES = {"tenants", "apps", "branches", "users", "user_apps", "app_keys"}
+PACKAGED = [(int(p.name[:3]), p.name[4:].removesuffix(".up.sql")) for p in sorted(SQL_DIR.glob("*.up.sql"))]
+
+
+def runner(dsn: str, source: Path | None = None, **options: float) -> MigrationRunner:
+    return MigrationRunner.from_dsn(dsn, source=source, **options)
+
+
+# ----- apply and track -------------------------------------------------------------------
+
+async def test_fresh_apply_records_lokstra_rows_and_history_then_reapply_is_a_no_op(fresh_db: str) -> None:
+    before = await runner(fresh_db).status()
+    assert before.overall is Overall.NOT_INITIALISED
+    assert [(m.version, m.state) for m in before.migrations] == [(v, State.PENDING) for v, _ in PACKAGED]
+
+    events: list[Progress] = []
+    result = await runner(fresh_db).up(on_progress=events.append)
+    assert result.outcome is Outcome.DONE
+    assert [(s.version, s.success) for s in result.steps] == [(v, True) for v, _ in PACKAGED]
+    assert [e.kind for e in events] == ["started", "finished"] * len(PACKAGED)
+    assert result.status.overall is Overall.CURRENT
+
+    assert await lokstra_rows(fresh_db) == PACKAGED
+    assert await fetchval(fresh_db, "SELECT count(*) FROM lokstra_core.schema_migrations WHERE applied_at IS NULL") == 0
+    history = await history_rows(fresh_db)
+    assert [(h["version"], h["event"], h["success"]) for h in history] == [(v, "apply", True) for v, _ in PACKAGED]
+    assert [h["checksum"] for h in history] == [file_sha256(p) for p in sorted(SQL_DIR.glob("*.up.sql"))]
+    assert {h["db_role"] for h in history} == {await fetchval(fresh_db, "SELECT current_user")}
+    tables = await fetch(fresh_db, "SELECT tablename FROM pg_tables WHERE schemaname = 'lokstra_auth'")
+    assert {t["tablename"] for t in tables} == APP_TABLES
+
+    again = await runner(fresh_db).up()
+    assert again.outcome is Outcome.NOTHING_TO_DO and again.steps == []
+    assert len(await history_rows(fresh_db)) == len(history)
+
+
+async def test_tracking_table_is_the_one_lokstra_creates_and_reads(fresh_db: str) -> None:
+    await runner(fresh_db).up()
+    columns = await fetch(fresh_db, """
+        SELECT column_name, data_type, column_default FROM information_schema.columns
+        WHERE table_schema = 'lokstra_core' AND table_name = 'schema_migrations' ORDER BY ordinal_position""")
+    assert [tuple(c) for c in columns] == [
+        ("version", "integer", None),
+        ("applied_at", "timestamp without time zone", "CURRENT_TIMESTAMP"),
+        ("description", "text", None),
+    ]
+    # What lokstra's runner asks before applying anything.
+    assert await fetchval(fresh_db, "SELECT COALESCE(MAX(version), 0) FROM lokstra_core.schema_migrations") == PACKAGED[-1][0]
+
+
+async def test_migrations_applied_by_lokstras_runner_count_as_applied(fresh_db: str) -> None:
+    # lokstra's runner: its table, the SQL, its row; no console history.
+    await build_like_db_schema_sql(fresh_db)
+    await execute(fresh_db, """
+        CREATE SCHEMA lokstra_core;
+        CREATE TABLE lokstra_core.schema_migrations (version INTEGER PRIMARY KEY,
+            applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, description TEXT);
+        INSERT INTO lokstra_core.schema_migrations (version, description) VALUES (1, 'lokstra_auth_schema');""")
+    status = await runner(fresh_db).status()
+    assert status.get(1).state is State.APPLIED and "no checksum recorded" in status.get(1).note
+    assert status.get(2).state is State.PENDING and status.overall is Overall.PENDING
+
+    result = await runner(fresh_db).up()
+    assert [s.version for s in result.steps] == [2] and result.status.overall is Overall.CURRENT
+
+
+# ----- drift -----------------------------------------------------------------------------
+
+async def test_changed_file_is_reported_and_blocks_up_until_accepted(fresh_db: str, tmp_path: Path) -> None:
+    source = copy_migrations(tmp_path / "sql")
+    await runner(fresh_db, source).up()
+
+    baseline = source / "001_lokstra_auth_schema.up.sql"
+    baseline.write_bytes(baseline.read_bytes().replace(b"\n", b"\r\n"))  # a Windows checkout: not a change
+    changed = source / "002_keyset_indexes.up.sql"
+    changed.write_text(changed.read_text() + "-- tuned later\n")
+    write_migration(source, 3, "extra", "CREATE TABLE lokstra_auth.extra (id int);", "DROP TABLE lokstra_auth.extra;")
+
+    status = await runner(fresh_db, source).status()
+    assert status.get(1).state is State.APPLIED
+    assert status.get(2).state is State.CHANGED
+    assert status.get(2).recorded_checksum == file_sha256(SQL_DIR / "002_keyset_indexes.up.sql")
+    assert status.get(2).checksum == file_sha256(changed)
+    assert status.get(3).state is State.PENDING
+    assert status.overall is Overall.DRIFT and "1 changed (002)" in status.headline
+
+    refused = await runner(fresh_db, source).up()
+    assert refused.outcome is Outcome.REFUSED
+    assert len(refused.reasons) == 1 and refused.reasons[0].startswith("002_keyset_indexes changed")
+    assert await lokstra_rows(fresh_db) == PACKAGED
+
+    accepted = await runner(fresh_db, source).up(accept=True)
+    assert accepted.outcome is Outcome.DONE and accepted.accepted == [2]
+    assert [s.version for s in accepted.steps] == [3]
+    assert accepted.status.overall is Overall.CURRENT
+    history = await history_rows(fresh_db)
+    accept = [h for h in history if h["event"] == "accept"]
+    assert [(h["version"], h["checksum"]) for h in accept] == [(2, file_sha256(changed))]
+
+
+async def test_a_lower_unapplied_version_is_out_of_order_not_pending(fresh_db: str, tmp_path: Path) -> None:
+    source = copy_migrations(tmp_path / "sql")
+    write_migration(source, 4, "four", "CREATE TABLE lokstra_auth.four (id int);", "DROP TABLE lokstra_auth.four;")
+    await runner(fresh_db, source).up()
+    write_migration(source, 3, "three", "CREATE TABLE lokstra_auth.three (id int);", "DROP TABLE lokstra_auth.three;")
+
+    status = await runner(fresh_db, source).status()
+    assert status.get(3).state is State.OUT_OF_ORDER
+    assert status.overall is Overall.DRIFT
+
+    refused = await runner(fresh_db, source).up()
+    assert refused.outcome is Outcome.REFUSED and "out of order" in refused.reasons[0]
+    assert await fetchval(fresh_db, "SELECT to_regclass('lokstra_auth.three')") is None
+
+    done = await runner(fresh_db, source).up(accept=True)
+    assert [s.version for s in done.steps] == [3] and done.status.overall is Overall.CURRENT
+
+
+# ----- the lock --------------------------------------------------------------------------
+
+async def test_a_held_lock_makes_the_runner_wait_then_name_the_holder(fresh_db: str) -> None:
+    holder = await asyncpg.connect(fresh_db, server_settings={"application_name": "someone-else"})
+    try:
+        database = await holder.fetchval("SELECT current_database()")
+        assert await holder.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(database))
+        events: list[Progress] = []
+        started = time.monotonic()
+        result = await runner(fresh_db, lock_timeout=0.6, lock_poll_interval=0.1).up(on_progress=events.append)
+        assert time.monotonic() - started >= 0.6
+        assert result.outcome is Outcome.LOCKED and result.lock_waited >= 0.6
+        assert result.lock_holder.pid == holder.get_server_pid()
+        assert result.lock_holder.application_name == "someone-else"
+        assert f"pid {holder.get_server_pid()} (someone-else" in result.reasons[0]
+        assert [e.kind for e in events] == ["waiting_for_lock"] and events[0].holder.pid == holder.get_server_pid()
+        assert not await schema_exists(fresh_db, "lokstra_core")
+
+        # Released while the runner waits: it goes ahead.
+        async def release_soon() -> None:
+            await asyncio.sleep(0.3)
+            await holder.execute("SELECT pg_advisory_unlock_all()")
+
+        release = asyncio.create_task(release_soon())
+        result = await runner(fresh_db, lock_timeout=5, lock_poll_interval=0.05).up()
+        await release
+        assert result.outcome is Outcome.DONE and result.lock_waited >= 0.25
+    finally:
+        await holder.close()
+
+
+async def test_two_runners_one_applies_the_other_reports_it(fresh_db: str, tmp_path: Path) -> None:
+    source = copy_migrations(tmp_path / "sql", versions=(1,))
+    write_migration(source, 2, "slow", "SELECT pg_sleep(1.0);", "SELECT 1;")
+    first = asyncio.create_task(runner(fresh_db, source).up())
+    for _ in range(100):  # until the first runner holds the lock
+        pids = await fetch(fresh_db, """SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory'
+                                         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())""")
+        if pids:
+            break
+        await asyncio.sleep(0.02)
+    second = await runner(fresh_db, source, lock_timeout=0.3, lock_poll_interval=0.05).up()
+    assert second.outcome is Outcome.LOCKED
+    assert second.lock_holder.pid == pids[0]["pid"]
+    assert second.lock_holder.application_name == "lokstra-console migrate"
+    assert (await first).outcome is Outcome.DONE
+    assert (await runner(fresh_db, source).up()).outcome is Outcome.NOTHING_TO_DO
+
+
+# ----- failure ---------------------------------------------------------------------------
+
+async def test_a_migration_failing_half_way_leaves_the_schema_as_it_was(fresh_db: str, tmp_path: Path) -> None:
+    source = copy_migrations(tmp_path / "sql")
+    await runner(fresh_db, source).up()
+    before = await catalog_of(fresh_db)
+    write_migration(source, 3, "broken", (
+        "CREATE TABLE lokstra_auth.half_done (id int);\n"
+        "ALTER TABLE lokstra_auth.tenants ADD COLUMN half_done int;\n"
+        "SELECT * FROM lokstra_auth.no_such_table;\n"
+    ), "DROP TABLE lokstra_auth.half_done;")
+
+    result = await runner(fresh_db, source).up()
+    assert result.outcome is Outcome.FAILED
+    failed = result.failed_step
+    assert failed.version == 3 and failed.sqlstate == "42P01" and failed.error_line == 3
+    assert 'relation "lokstra_auth.no_such_table" does not exist' in failed.error
+    assert await catalog_of(fresh_db) == before
+    assert [v for v, _ in await lokstra_rows(fresh_db)] == [v for v, _ in PACKAGED]
+
+    fail = (await history_rows(fresh_db))[-1]
+    assert (fail["version"], fail["event"], fail["success"]) == (3, "fail", False)
+    assert fail["error"] == failed.error and fail["checksum"] == file_sha256(source / "003_broken.up.sql")
+
+    status = await runner(fresh_db, source).status()
+    assert status.get(3).state is State.FAILED and status.get(3).error == failed.error
+    assert status.overall is Overall.FAILED and "003_broken failed" in status.headline
+
+    write_migration(source, 3, "broken", "CREATE TABLE lokstra_auth.half_done (id int);", "DROP TABLE lokstra_auth.half_done;")
+    fixed = await runner(fresh_db, source).up()
+    assert fixed.outcome is Outcome.DONE and fixed.status.overall is Overall.CURRENT
+
+
+# ----- down ------------------------------------------------------------------------------
+
+async def test_up_down_up_leaves_an_identical_catalog(fresh_db: str) -> None:
+    await runner(fresh_db).up()
+    first = await catalog_of(fresh_db)
+    assert set(first.tables) == APP_TABLES
+    assert sum(len(t.indexes) for t in first.tables.values()) > 30
+
+    one = await runner(fresh_db).down(1)
+    assert one.outcome is Outcome.DONE and [s.version for s in one.steps] == [PACKAGED[-1][0]]
+    assert "idx_tenants_name_c" not in (await catalog_of(fresh_db)).tables["tenants"].indexes
+    assert await lokstra_rows(fresh_db) == PACKAGED[:-1]
+
+    rest = await runner(fresh_db).down(len(PACKAGED) - 1)
+    assert rest.outcome is Outcome.DONE
+    assert (await catalog_of(fresh_db)).empty and not await schema_exists(fresh_db, "lokstra_auth")
+    assert await lokstra_rows(fresh_db) == []
+    reverts = [h["version"] for h in await history_rows(fresh_db) if h["event"] == "revert"]
+    assert reverts == [v for v, _ in reversed(PACKAGED)]
+
+    await runner(fresh_db).up()
+    assert await catalog_of(fresh_db) == first
+
+
+async def test_down_refuses_an_irreversible_migration(fresh_db: str, tmp_path: Path) -> None:
+    source = copy_migrations(tmp_path / "sql")
+    write_migration(source, 3, "drop_domain", "-- lokstra:irreversible\nALTER TABLE lokstra_auth.tenants DROP COLUMN domain;")
+    await runner(fresh_db, source).up()
+    status = await runner(fresh_db, source).status()
+    assert status.get(3).reversible is False
+
+    result = await runner(fresh_db, source).down(2)
+    assert result.outcome is Outcome.REFUSED and result.steps == []
+    assert result.reasons == ["003_drop_domain is irreversible (-- lokstra:irreversible): it has no .down.sql"]
+    assert [v for v, _ in await lokstra_rows(fresh_db)] == [1, 2, 3]
+
+
+# ----- dry run ---------------------------------------------------------------------------
+
+async def test_dry_run_applies_and_rolls_everything_back(fresh_db: str, tmp_path: Path) -> None:
+    result = await runner(fresh_db).up(dry_run=True)
+    assert result.outcome is Outcome.DONE and result.dry_run
+    assert [s.version for s in result.steps] == [v for v, _ in PACKAGED]
+    statements = result.steps[0].statements
+    assert statements[0].startswith("SET LOCAL search_path")
+    assert any(s.startswith("CREATE TABLE lokstra_auth.tenants") for s in statements)
+    assert not await schema_exists(fresh_db, "lokstra_auth")
+    assert not await schema_exists(fresh_db, "lokstra_core")
+    assert (await runner(fresh_db).status()).overall is Overall.NOT_INITIALISED
+
+    # 001's SET LOCAL search_path must not reach 003 in a dry run any more than in a real one.
+    source = copy_migrations(tmp_path / "sql")
+    write_migration(source, 3, "unqualified", (
+        "CREATE TABLE probe (id int);\n"
+        "SELECT 1 / (SELECT count(*) FROM pg_tables WHERE tablename = 'probe' AND schemaname = 'public')::int;\n"
+    ), "DROP TABLE probe;")
+    assert (await runner(fresh_db, source).up(dry_run=True)).outcome is Outcome.DONE
+
+    write_migration(source, 4, "bad", "SELECT 1/0;", "SELECT 1;")
+    failing = await runner(fresh_db, source).up(dry_run=True)
+    assert failing.outcome is Outcome.FAILED and failing.failed_step.version == 4
+    assert "division by zero" in failing.failed_step.error
+    assert not await schema_exists(fresh_db, "lokstra_core")  # no history row either
+
+
+# ----- adoption --------------------------------------------------------------------------
+
+async def test_adopting_a_database_built_with_db_schema_sql(fresh_db: str) -> None:
+    await build_like_db_schema_sql(fresh_db)
+    status = await runner(fresh_db).status()
+    assert status.overall is Overall.UNTRACKED
+    refused = await runner(fresh_db).up()
+    assert refused.outcome is Outcome.REFUSED and "migrate adopt" in refused.reasons[0]
+
+    report = await runner(fresh_db).adopt()
+    assert report.outcome is AdoptionOutcome.MATCHES and report.differences == []
+    assert not await schema_exists(fresh_db, "lokstra_core")
+    leftovers = await fetch(fresh_db, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'lokstra_adopt%'")
+    assert leftovers == []
+
+    recorded = await runner(fresh_db).adopt(record=True)
+    assert recorded.outcome is AdoptionOutcome.RECORDED
+    assert await lokstra_rows(fresh_db) == PACKAGED[:1]
+    history = await history_rows(fresh_db)
+    assert [(h["version"], h["event"], h["checksum"]) for h in history] == [
+        (1, "baseline", file_sha256(SQL_DIR / "001_lokstra_auth_schema.up.sql"))
+    ]
+    status = await runner(fresh_db).status()
+    assert status.get(1).state is State.BASELINE and status.baseline_version == 1
+    assert status.overall is Overall.PENDING and "adopted baseline 001" in status.headline
+
+    assert (await runner(fresh_db).adopt()).outcome is AdoptionOutcome.ALREADY_TRACKED
+    done = await runner(fresh_db).up()
+    assert [s.version for s in done.steps] == [v for v, _ in PACKAGED[1:]]
+    assert done.status.overall is Overall.CURRENT
+
+
+async def test_adoption_is_refused_with_each_difference_listed(fresh_db: str) -> None:
+    await build_like_db_schema_sql(fresh_db)
+    await execute(fresh_db, """
+        DROP INDEX lokstra_auth.idx_users_email;
+        ALTER TABLE lokstra_auth.tenants ALTER COLUMN domain TYPE varchar(100);""")
+
+    report = await runner(fresh_db).adopt(record=True)
+    assert report.outcome is AdoptionOutcome.DIFFERS
+    assert [str(d) for d in report.differences] == [
+        "tenants: column domain type is character varying(100), expected character varying(255)",
+        "users: index idx_users_email is missing (CREATE INDEX idx_users_email ON users USING btree (tenant_id, email))",
+    ]
+    assert not await schema_exists(fresh_db, "lokstra_core")
+
+
+async def test_adopt_on_an_empty_database_has_nothing_to_adopt(fresh_db: str) -> None:
+    report = await runner(fresh_db).adopt(record=True)
+    assert report.outcome is AdoptionOutcome.NOTHING_TO_ADOPT
+    assert not await schema_exists(fresh_db, "lokstra_core")
+
+
+# ----- where the tracking table is -------------------------------------------------------
+
+LOKSTRA_DDL = """CREATE TABLE {schema}.schema_migrations (version INTEGER PRIMARY KEY,
+    applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, description TEXT);"""
+
+
+async def test_a_tracking_table_in_public_is_found_used_and_reported(fresh_db: str) -> None:
+    await build_like_db_schema_sql(fresh_db)
+    await execute(fresh_db, LOKSTRA_DDL.format(schema="public")
+                  + "INSERT INTO public.schema_migrations (version, description) VALUES (1, 'lokstra_auth_schema');")
+    status = await runner(fresh_db).status()
+    assert status.tracking_table == "public.schema_migrations" and status.warnings == []
+    assert status.get(1).state is State.APPLIED and status.overall is Overall.PENDING
+
+    await runner(fresh_db).up()
+    assert await lokstra_rows(fresh_db, "public") == PACKAGED
+    assert not await schema_exists(fresh_db, "lokstra_core")
+    assert [h["version"] for h in await history_rows(fresh_db, "public")] == [v for v, _ in PACKAGED[1:]]
+
+    # A newer lokstra created an empty lokstra_core table: the rows in public still tell the truth.
+    await execute(fresh_db, "CREATE SCHEMA lokstra_core;" + LOKSTRA_DDL.format(schema="lokstra_core"))
+    both = await runner(fresh_db).status()
+    assert both.tracking_found == ["lokstra_core.schema_migrations", "public.schema_migrations"]
+    assert both.tracking_table == "public.schema_migrations" and both.overall is Overall.CURRENT
+    assert len(both.warnings) == 1 and "two lokstra tracking tables exist, using public" in both.warnings[0]
+    assert "public.schema_migrations has versions 1, 2" in both.warnings[0]
+
+    await execute(fresh_db, "INSERT INTO lokstra_core.schema_migrations (version, description) VALUES (1, 'x');")
+    core = await runner(fresh_db).status()
+    assert core.tracking_table == "lokstra_core.schema_migrations" and core.get(2).state is State.PENDING
+
+
+async def test_another_tools_schema_migrations_in_public_is_ignored(fresh_db: str) -> None:
+    await execute(fresh_db, "CREATE TABLE public.schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL);"
+                            "INSERT INTO public.schema_migrations VALUES (7, false);")
+    status = await runner(fresh_db).status()
+    assert status.tracking_table is None and status.overall is Overall.NOT_INITIALISED
+    assert status.warnings == ["public.schema_migrations is not lokstra's tracking table "
+                               "(no integer version, description and applied_at columns); ignored"]
