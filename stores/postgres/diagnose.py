@@ -76,7 +76,7 @@ def _classify(exc: BaseException) -> tuple[str, str, str] | None:
             or "connection refused" in lowered or "connect call failed" in lowered:
         return ("refused", "Connection refused: the server is not running or a firewall blocks the port",
                 "Start PostgreSQL (or check DB_HOST / DB_PORT) and make sure the port is open")
-    if isinstance(exc, (asyncpg.ConnectionDoesNotExistError, ConnectionResetError, BrokenPipeError)) or (
+    if isinstance(exc, (asyncpg.ConnectionDoesNotExistError, ConnectionResetError)) or (
         isinstance(exc, asyncpg.InterfaceError) and "connection" in lowered and "closed" in lowered
     ):
         return ("connection_lost", "The connection to the server was lost", "Check the network and the server, then retry")
