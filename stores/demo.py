@@ -139,8 +139,8 @@ def load_into_memory(engine: MemoryEngine, spec: DemoSpec = DemoSpec()) -> dict[
 
 def _builder(table: TableSpec) -> Callable[[Row], Any]:
     columns = table.columns
-    construct = table.model.model_construct
-    return lambda row: construct(**dict(zip(columns, row)))
+    build = table.model.from_row
+    return lambda row: build(dict(zip(columns, row)))
 
 
 async def copy_to_postgres(conn: Any, spec: DemoSpec, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:

@@ -81,6 +81,22 @@ class RowCount:
     exact: bool
 
 
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The smallest string above every string starting with ``prefix`` in code-point order
+    (None if there is none). In SQL, ``col >= prefix AND col < bound`` is an index range even
+    in a generic plan, unlike ``LIKE $1``; in memory, the same bounds bisect a sorted index."""
+    chars = list(prefix)
+    while chars:
+        point = ord(chars[-1]) + 1
+        if point == 0xD800:
+            point = 0xE000
+        if point <= 0x10FFFF:
+            chars[-1] = chr(point)
+            return "".join(chars)
+        chars.pop()
+    return None
+
+
 def encode_cursor(order: str, value: str) -> str:
     raw = json.dumps([order, value], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")

@@ -134,13 +134,18 @@ class MemoryEngine:
         return [_copy(row) for row in self._matching(spec, scope, conditions, order)]
 
     async def count(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...]) -> int:
+        """Bisections of a sorted index where that answers it (the whole scope, or one prefix
+        on an ordered column); otherwise a walk of the narrowest index range."""
         table = self.tables[spec.name]
         columns = tuple(eq.column for eq in scope)
-        if not conditions:
-            index = next(i for i in spec.orders if i.scope == columns)
-            return table.scope_size(index, tuple(eq.value for eq in scope))
-        order = next(i.column for i in spec.orders if i.scope == columns)
-        return sum(1 for _ in self._matching(spec, scope, conditions, order))
+        values = tuple(eq.value for eq in scope)
+        prefix = next((c for c in conditions if isinstance(c, Prefix)
+                       and any(i.column == c.column and i.scope == columns for i in spec.orders)), None)
+        index = table.index_for(prefix.column, columns) if prefix else next(i for i in spec.orders if i.scope == columns)
+        rest = tuple(c for c in conditions if c is not prefix)
+        if not rest:
+            return table.range_size(index, values, prefix.value if prefix else None)
+        return sum(1 for _ in self._matching(spec, scope, conditions, index.column))
 
     async def estimate(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...]) -> RowCount:
         return RowCount(await self.count(spec, scope, conditions), exact=True)
@@ -166,6 +171,17 @@ class MemoryEngine:
 
     async def close(self) -> None:
         return None
+
+    # -- copy between backends (stores.transfer) -------------------------------------------------
+    def snapshot(self):  # noqa: ANN201 - an async context manager of MemorySnapshot
+        from stores.memory.bulk import snapshot
+
+        return snapshot(self)
+
+    def loader(self, replace: bool = False):  # noqa: ANN201 - an async context manager of MemoryLoader
+        from stores.memory.bulk import loader
+
+        return loader(self, replace)
 
     # -- bulk ---------------------------------------------------------------------------------
     def load(self, spec: TableSpec, rows: Iterable[Record]) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from sortedcontainers import SortedDict
 
 from stores.models import Record
-from stores.query import Before, Condition, Eq, Prefix
+from stores.query import Before, Condition, Eq, Prefix, prefix_upper_bound
 from stores.tables import OrderIndex, TableSpec, Unique
 
 Key = tuple[str, ...]
@@ -93,10 +93,25 @@ class MemoryTable:
                 return
             yield self.rows[tree[sort_key]]
 
-    def scope_size(self, index: OrderIndex, scope_values: tuple) -> int:
-        """Rows in a scope without visiting them: two bisections of the sorted index."""
+    def range_size(self, index: OrderIndex, scope_values: tuple, prefix: str | None = None) -> int:
+        """Rows in a scope (whose order column starts with ``prefix``) without visiting them:
+        two bisections of the sorted index."""
         tree = self.sorted[index]
-        if not scope_values:
+        if prefix is not None:
+            lower = (*scope_values, prefix)
+            bound = prefix_upper_bound(prefix)
+            upper = (*scope_values, bound) if bound is not None else _after_scope(scope_values)
+        elif scope_values:
+            lower, upper = scope_values, _after_scope(scope_values)
+        else:
             return len(tree)
-        upper = (*scope_values[:-1], scope_values[-1] + "\x00")
-        return tree.bisect_left(upper) - tree.bisect_left(scope_values)
+        if upper is None:
+            return len(tree) - tree.bisect_left(lower)
+        return tree.bisect_left(upper) - tree.bisect_left(lower)
+
+
+def _after_scope(scope_values: tuple) -> tuple | None:
+    """The smallest key above every key of the scope (None: the scope runs to the end)."""
+    if not scope_values:
+        return None
+    return (*scope_values[:-1], scope_values[-1] + "\x00")

@@ -1,6 +1,7 @@
 """The PostgreSQL engine on an asyncpg pool (schema ``lokstra_auth``)."""
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -12,7 +13,7 @@ import asyncpg
 from stores.errors import AlreadyExists, BackendUnavailable, ReadOnly, ReferenceMissing, StoreError, ValidationFailed
 from stores.models import Record, User, UserApp
 from stores.postgres.diagnose import MIGRATE_HINT, diagnose, scrub
-from stores.postgres.sql import Params, key_clause, page_sql, q, select_sql
+from stores.postgres.sql import Params, column_list, key_clause, page_sql, q, select_sql
 from stores.query import Condition, Eq, PageRequest, RowCount
 from stores.settings import ConnectionTarget, Settings
 from stores.tables import PARENT_LABEL, USER_APPS, USERS, ForeignKey, TableSpec, Unique
@@ -37,7 +38,8 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 
 def row_model(spec: TableSpec, record: asyncpg.Record) -> Record:
     # Rows from the database are shown as they are, even if our input rules would refuse them.
-    return spec.model.model_construct(**dict(record))
+    # Queries select exactly ``spec.columns`` (never *), so a database with extra columns works.
+    return spec.model.from_row(dict(zip(spec.columns, record)))
 
 
 class PostgresEngine:
@@ -94,8 +96,12 @@ class PostgresEngine:
     async def connection(self, spec: TableSpec | None = None, row: Record | None = None) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection; database errors leave as the store layer's errors."""
         try:
-            async with self.pool.acquire(timeout=self.target.connect_timeout) as conn:
+            async with asyncio.timeout(self.target.connect_timeout):
+                conn = await self.pool.acquire()  # cheaper than acquire(timeout=): no wait_for per call
+            try:
                 yield conn
+            finally:
+                await self.pool.release(conn)
         except StoreError:
             raise
         except asyncpg.UniqueViolationError as exc:
@@ -129,13 +135,13 @@ class PostgresEngine:
         params = Params()
         placeholders = ", ".join(params.add(getattr(row, c)) for c in spec.columns)
         columns = ", ".join(q(c) for c in spec.columns)
-        sql = f"INSERT INTO {spec.qualified} ({columns}) VALUES ({placeholders}) RETURNING *"
+        sql = f"INSERT INTO {spec.qualified} ({columns}) VALUES ({placeholders}) RETURNING {columns}"
         async with self.connection(spec, row) as conn:
             return row_model(spec, await conn.fetchrow(sql, *params.values))
 
     async def fetch(self, spec: TableSpec, key: tuple[str, ...]) -> Record | None:
         params = Params()
-        sql = f"SELECT * FROM {spec.qualified} WHERE {key_clause(spec, key, params)}"
+        sql = f"SELECT {column_list(spec)} FROM {spec.qualified} WHERE {key_clause(spec, key, params)}"
         async with self.connection(spec) as conn:
             record = await conn.fetchrow(sql, *params.values)
         return row_model(spec, record) if record is not None else None
@@ -156,7 +162,7 @@ class PostgresEngine:
         if expected_updated_at is not None and spec.touch_column:
             sql += f" AND {q(spec.touch_column)} = {params.add(expected_updated_at)}"
         async with self.connection(spec, row) as conn:
-            record = await conn.fetchrow(sql + " RETURNING *", *params.values)
+            record = await conn.fetchrow(f"{sql} RETURNING {column_list(spec)}", *params.values)
         return row_model(spec, record) if record is not None else None
 
     async def replace(self, spec: TableSpec, row: Record, expected_updated_at: datetime | None) -> Record | None:
@@ -211,21 +217,21 @@ class PostgresEngine:
 
     # -- grants -----------------------------------------------------------------------------
     async def upsert_grant(self, grant: UserApp) -> UserApp:
-        sql = """
+        sql = f"""
             INSERT INTO lokstra_auth.user_apps AS g (tenant_id, app_id, user_id, status, granted_at, revoked_at)
             VALUES ($1, $2, $3, 'active', $4, NULL)
             ON CONFLICT (tenant_id, app_id, user_id) DO UPDATE SET
                 status = 'active',
                 granted_at = CASE WHEN g.status = 'active' THEN g.granted_at ELSE EXCLUDED.granted_at END,
                 revoked_at = CASE WHEN g.status = 'active' THEN g.revoked_at ELSE NULL END
-            RETURNING *"""
+            RETURNING {column_list(USER_APPS)}"""
         async with self.connection(USER_APPS, grant) as conn:
             record = await conn.fetchrow(sql, grant.tenant_id, grant.app_id, grant.user_id, grant.granted_at)
         return row_model(USER_APPS, record)  # type: ignore[return-value]
 
     async def users_with_grant(self, tenant_id: str, app_id: str) -> list[User]:
-        sql = """
-            SELECT u.* FROM lokstra_auth.users u
+        sql = f"""
+            SELECT {column_list(USERS, "u")} FROM lokstra_auth.users u
             JOIN lokstra_auth.user_apps g ON g.tenant_id = u.tenant_id AND g.user_id = u.id
             WHERE g.tenant_id = $1 AND g.app_id = $2 AND g.status = 'active'
             ORDER BY u.username COLLATE "C" """
@@ -234,3 +240,14 @@ class PostgresEngine:
 
     async def close(self) -> None:
         await self.pool.close()
+
+    # -- copy between backends (stores.transfer) -------------------------------------------------
+    def snapshot(self):  # noqa: ANN201 - an async context manager of PostgresSnapshot
+        from stores.postgres.bulk import snapshot
+
+        return snapshot(self)
+
+    def loader(self, replace: bool = False):  # noqa: ANN201 - an async context manager of PostgresLoader
+        from stores.postgres.bulk import loader
+
+        return loader(self, replace)

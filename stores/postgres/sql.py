@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stores.query import Before, Condition, Eq, PageRequest, Prefix
+from stores.query import Before, Condition, Eq, PageRequest, Prefix, prefix_upper_bound
 from stores.tables import TableSpec
 
 
@@ -15,20 +15,10 @@ def q(column: str) -> str:
     return f'"{column}"'
 
 
-def prefix_upper_bound(prefix: str) -> str | None:
-    """The smallest string above every string starting with ``prefix`` in code-point order
-    (None if there is none). ``col >= prefix AND col < bound`` is an index range even in a
-    generic plan, unlike ``LIKE $1``."""
-    chars = list(prefix)
-    while chars:
-        point = ord(chars[-1]) + 1
-        if point == 0xD800:
-            point = 0xE000
-        if point <= 0x10FFFF:
-            chars[-1] = chr(point)
-            return "".join(chars)
-        chars.pop()
-    return None
+def column_list(spec: TableSpec, alias: str | None = None) -> str:
+    """The model's columns, in order: queries never select * (an adopted database may have more)."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(prefix + q(c) for c in spec.columns)
 
 
 class Params:
@@ -59,8 +49,9 @@ def where(conditions: tuple[Condition, ...], params: Params) -> list[str]:
 
 
 def select_sql(spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...], order: str | None,
-               after: str | None = None, limit: int | None = None, what: str = "*") -> tuple[str, list[Any]]:
+               after: str | None = None, limit: int | None = None, what: str | None = None) -> tuple[str, list[Any]]:
     params = Params()
+    what = what or column_list(spec)
     clauses = where((*scope, *conditions), params)
     if after is not None and order is not None:
         clauses.append(f'{q(order)} COLLATE "C" > {params.add(after)}')

@@ -165,3 +165,12 @@ async def test_aware_timestamps_are_stored_and_filtered_as_utc(stores: Stores) -
     hit = await stores.app_keys.page("acme", filter={"expires_before": datetime(2030, 1, 1, 7, 1, tzinfo=jakarta)})
     miss = await stores.app_keys.page("acme", filter={"expires_before": datetime(2030, 1, 1, 7, 0, tzinfo=jakarta)})
     assert [k.id for k in hit.rows] == ["k2"] and miss.rows == []
+
+
+async def test_prefix_counts_agree_with_pages(stores: Stores) -> None:
+    await _users(stores, TRICKY_NAMES)
+    for filter_ in ({"email_prefix": "m01"}, {"username_prefix": "a"}, {"username_prefix": "a", "status": "active"},
+                    {"email_prefix": "m0", "username_prefix": "z"}, {"username_prefix": "\U0010ffff"}):
+        page = await stores.users.page("acme", filter=filter_, limit=1000)
+        assert await stores.users.count("acme", filter=filter_) == len(page.rows), filter_
+        assert (await stores.users.estimate_count("acme", filter=filter_)).value == len(page.rows), filter_

@@ -1,0 +1,1 @@
+"""Benchmarks of the store layer (run them, they are not tests): see bench/README.md."""

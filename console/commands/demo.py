@@ -1,0 +1,199 @@
+"""``lokstra-console demo``: write the deterministic demo data into a migrated PostgreSQL database.
+
+The rows are ``stores.demo.DemoSpec(users=N)`` (N users in the first tenant, a tenth in each
+of the others, their grants, apps, branches and keys), sent with COPY in one transaction:
+either all of it lands or nothing does. Tables that already hold rows are refused unless
+``--replace``, which empties the six tables (TRUNCATE) in that same transaction. The tables
+are analysed afterwards so that the planner (and ``estimate_count``) knows their size.
+
+Exit codes: 0 written; 1 refused (tables not empty, tables locked) or the database refused
+the data; 2 usage (bad options or settings, read-only mode); 3 the database cannot be used
+(unreachable, bad password, schema not migrated …). Passwords are never printed.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+import asyncpg
+
+from console.commands.migrate import EXIT_UNAVAILABLE, EXIT_USAGE, Output, target_from_dsn, target_from_settings
+from stores.demo import DemoSpec, copy_to_postgres
+from stores.postgres.diagnose import diagnose, scrub
+from stores.postgres.engine import init_connection
+from stores.tables import ALL_TABLES
+
+EXIT_OK, EXIT_REFUSED = 0, 1
+
+LOCK_TIMEOUT = "10s"
+"""How long to wait for other sessions' locks on the six tables before giving up."""
+
+TABLE_LIST = ", ".join(spec.qualified for spec in ALL_TABLES)
+
+EPILOG = """exit codes:
+  0  the demo data was written
+  1  refused: the tables are not empty (use --replace) or in use; or the database refused the data
+  2  usage (bad options or settings, read-only mode)
+  3  the database cannot be used (unreachable, authentication, not migrated …)"""
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="fill a migrated PostgreSQL database with the deterministic demo data (COPY)",
+        description=__doc__.split("\n\n")[0], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--users", type=_positive, default=DemoSpec().users, metavar="N",
+                        help=f"users of the first tenant; the others get a tenth each (default {DemoSpec().users})")
+    parser.add_argument("--dsn", help="postgresql://user[:password]@host:port/db (default: the console's DB_* settings)")
+    parser.add_argument("--replace", action="store_true",
+                        help="empty the six lokstra_auth tables first (TRUNCATE, in the same transaction)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    parser.set_defaults(run=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)  # 1_000_000 is fine too
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+class NotEmpty(Exception):
+    """The target tables already hold rows (and ``replace`` was not asked for)."""
+
+    def __init__(self, tables: list[str]) -> None:
+        self.tables = tables
+        super().__init__(f"lokstra_auth already has rows in {', '.join(tables)}")
+
+
+class TableProgress:
+    """Rows copied per table, on ``stream``: one line rewritten in place on a terminal,
+    else one plain line per finished table. Call ``close`` when the copy is over."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.table: str | None = None
+        self.rows = 0
+        self.last_report = self.table_started = time.monotonic()
+
+    def __call__(self, table: str, rows: int) -> None:
+        # Reports come after each batch is written: a table's time runs from the previous
+        # table's last report to its own last one.
+        now = time.monotonic()
+        if table != self.table:
+            self._finish_table()
+            self.table, self.table_started = table, self.last_report
+        self.rows, self.last_report = rows, now
+        if self.tty:
+            self.stream.write(f"\r  {table:<10} {rows:>12,} rows")
+            self.stream.flush()
+
+    def _finish_table(self) -> None:
+        if self.table is None:
+            return
+        seconds = self.last_report - self.table_started
+        rate = f"  ({self.rows / seconds:,.0f} rows/s)" if self.rows >= 10_000 and seconds > 0 else ""
+        start = "\r" if self.tty else ""
+        self.stream.write(f"{start}  {self.table:<10} {self.rows:>12,} rows  {seconds:6.1f} s{rate}\n")
+        self.stream.flush()
+        self.table = None
+
+    def close(self) -> None:
+        self._finish_table()
+
+
+async def occupied_tables(conn: asyncpg.Connection) -> list[str]:
+    """The lokstra_auth tables that hold at least one row."""
+    found = []
+    for spec in ALL_TABLES:
+        if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {spec.qualified})"):
+            found.append(spec.name)
+    return found
+
+
+async def write_demo(conn: asyncpg.Connection, spec: DemoSpec, *, replace: bool = False,
+                     progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    """COPY ``spec``'s rows into the migrated ``lokstra_auth`` tables of ``conn`` (which has the
+    jsonb codec of ``init_connection``) in one transaction, then ANALYZE them.
+
+    Raises ``NotEmpty`` when a table has rows and not ``replace``; with ``replace`` the six
+    tables are truncated in the same transaction, so a failure leaves the old rows in place.
+    The tables are locked against writers first, so nobody adds rows between the check and the copy.
+    """
+    async with conn.transaction():
+        await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        if replace:
+            await conn.execute(f"TRUNCATE {TABLE_LIST}")
+        else:
+            await conn.execute(f"LOCK TABLE {TABLE_LIST} IN SHARE ROW EXCLUSIVE MODE")
+            occupied = await occupied_tables(conn)
+            if occupied:
+                raise NotEmpty(occupied)
+        counts = await copy_to_postgres(conn, spec, progress)  # a savepoint inside our transaction
+    await conn.execute(f"ANALYZE {TABLE_LIST}")
+    return counts
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Output(args.json)
+    try:
+        target = target_from_dsn(args.dsn) if args.dsn else target_from_settings()
+    except ValueError as exc:  # a malformed DSN or settings (pydantic's ValidationError is one)
+        return out.error(EXIT_USAGE, "bad_connection_settings", str(exc), "Check --dsn or the DB_* settings")
+    if target.read_only or getattr(args, "read_only", False):
+        return out.error(EXIT_USAGE, "read_only", "the console is in read-only mode",
+                         "Drop --read-only / LOKSTRA_READ_ONLY to write demo data")
+    out.target = target.display
+    spec = DemoSpec(users=args.users)
+    progress = TableProgress()
+    try:
+        return asyncio.run(_write(target.connect, spec, args.replace, out, progress))
+    except KeyboardInterrupt:
+        progress.close()
+        return out.error(EXIT_REFUSED, "interrupted", "interrupted: nothing was written (the transaction rolled back)",
+                         "Run the command again")
+    except Exception as exc:
+        progress.close()
+        diagnosis = diagnose(exc, target.display, target.secrets)
+        if diagnosis is not None:
+            return out.error(EXIT_UNAVAILABLE, diagnosis.cause, diagnosis.reason, diagnosis.fix)
+        if isinstance(exc, asyncpg.LockNotAvailableError):
+            return out.error(EXIT_REFUSED, "tables_in_use",
+                             f"other sessions hold locks on the lokstra_auth tables (waited {LOCK_TIMEOUT})",
+                             "Close the sessions writing to them (or the console's TUI) and retry")
+        if isinstance(exc, asyncpg.PostgresError):
+            return out.error(EXIT_REFUSED, "database_error", scrub(f"{exc.sqlstate}: {exc}", target.secrets),
+                             "Nothing was written (the transaction rolled back); fix the cause the database gives and retry")
+        raise
+
+
+async def _write(connect: Callable[[], Any], spec: DemoSpec, replace: bool, out: Output,
+                 progress: TableProgress) -> int:
+    conn = await connect()
+    try:
+        await init_connection(conn)
+        started = time.monotonic()
+        try:
+            counts = await write_demo(conn, spec, replace=replace, progress=progress)
+        except NotEmpty as exc:
+            progress.close()
+            return out.error(EXIT_REFUSED, "not_empty", f"{exc}: refusing to mix the demo data with it",
+                             "Use --replace to empty the six tables first (in the same transaction), or pick an empty database")
+        seconds = time.monotonic() - started
+        progress.close()
+    finally:
+        await conn.close()
+    out.line(f"wrote the demo data ({spec.users:,} users in the first tenant) to {out.target} in {seconds:.1f} s"
+             + (", replacing what was there" if replace else ""))
+    for table, rows in counts.items():
+        out.line(f"  {table:<10} {rows:>12,}")
+    return out.document(EXIT_OK, {"users": spec.users, "seed": spec.seed, "replaced": replace,
+                                  "seconds": round(seconds, 3), "rows": counts})
