@@ -177,3 +177,19 @@ async def test_a_server_that_never_answers_is_a_timeout() -> None:
         assert error.cause == "timeout"
     finally:
         server.close()
+
+
+async def test_a_connection_released_mid_transaction_comes_back_clean(migrated_db: str) -> None:
+    """The pool's light reset still rolls back what a cancelled call left open."""
+    stores = await open_stores(pg_settings(migrated_db, pool_min_size=1, pool_max_size=1))
+    try:
+        pool = stores.engine.pool  # type: ignore[attr-defined]
+        conn = await pool.acquire()
+        await conn.execute("BEGIN; INSERT INTO lokstra_auth.tenants (id, name, db_dsn, db_schema) VALUES ('half', 'Half', '', 'h')")
+        assert conn.is_in_transaction()
+        await pool.release(conn)
+        assert not await stores.tenants.exists("half")
+        async with stores.engine.connection() as again:  # type: ignore[attr-defined]
+            assert not again.is_in_transaction()
+    finally:
+        await stores.close()
