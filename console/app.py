@@ -1,110 +1,182 @@
-"""The console app. For now one screen: the tenants of the active backend (the shell,
-connection, migrations, browse, monitor and backend screens come with their issues).
+"""The console app: the shell every screen lives in.
 
-Every store call runs in a worker that posts a message; handlers own the widgets.
+Screens are Textual modes reachable by number keys and the command palette. The stores
+are opened in a worker (the UI never waits on the network) and their health is checked
+by a timer that re-arms only after the previous check finished, backing off while the
+backend is down. Every database call runs in a worker that posts a message; handlers
+own the widgets.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 
+from pydantic import SecretStr
 from textual import on, work
-from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.app import App, SystemCommand
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.screen import Screen
+from textual.timer import Timer
 
+from console.actions import APP_ACTIONS, bindings
+from console.config import ConsoleConfig
+from console.screens.base import ConsoleScreen
+from console.screens.browse import BrowseScreen
+from console.screens.help import HelpScreen, binding_rows
+from console.screens.pending import BackendScreen, ConnectionScreen, MigrationsScreen, MonitorScreen
+from console.widgets.header import HeaderState
 from stores import Settings, Stores, open_stores
 from stores.errors import StoreError
-from stores.models import Tenant
 
+SLOW_PING_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 60.0
 
-@dataclass
-class TenantRow:
-    tenant: Tenant
-    apps: int
-    users: int
+SCREENS: dict[str, tuple[str, type[Screen]]] = {
+    "connection": ("Connection: PostgreSQL setup and profiles", ConnectionScreen),
+    "migrations": ("Migrations: schema state, apply pending", MigrationsScreen),
+    "browse": ("Browse: tenants, apps, users, keys", BrowseScreen),
+    "monitor": ("Monitor: slow queries and activity", MonitorScreen),
+    "backend": ("Backend: switch and rollback drills", BackendScreen),
+}
 
 
 class LokstraConsole(App[int]):
     TITLE = "lokstra-console"
-    CSS = """
-    #status { height: 1; padding: 0 1; background: $boost; }
-    #problem { color: $error; padding: 1 2; display: none; }
-    DataTable { height: 1fr; }
-    """
-    BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("r", "reload", "Reload", id="app.reload"),
-    ]
+    MODES = {name: screen for name, (_, screen) in SCREENS.items()}
+    DEFAULT_MODE = "browse"
+    BINDINGS = bindings(APP_ACTIONS)
 
-    class TenantsLoaded(Message):
-        def __init__(self, rows: list[TenantRow], total: int) -> None:
-            self.rows = rows
-            self.total = total
+    class BackendOpened(Message):
+        def __init__(self, stores: Stores) -> None:
+            self.stores = stores
             super().__init__()
 
-    class LoadFailed(Message):
+    class BackendFailed(Message):
         def __init__(self, text: str) -> None:
             self.text = text
             super().__init__()
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    class HealthChecked(Message):
+        def __init__(self, rtt: float | None, error: str | None) -> None:
+            self.rtt = rtt
+            self.error = error
+            super().__init__()
+
+    def __init__(self, settings: Settings | None = None, *, config: ConsoleConfig | None = None,
+                 profile: str | None = None, read_only: bool = False, password: SecretStr | None = None) -> None:
         super().__init__()
-        self.settings = settings or Settings()
+        self.config = config or ConsoleConfig()
+        chosen = self.config.profile(profile)
+        self.profile_name = (profile or self.config.active_profile) if chosen else None
+        self.environment = chosen.environment if chosen else None
+        if settings is None:
+            settings = chosen.store_settings(password, read_only) if chosen else Settings()
+        if read_only and not settings.read_only:
+            settings = settings.model_copy(update={"read_only": True})
+        self.settings = settings
         self.stores: Stores | None = None
-        self.animation_level = "none"
+        self.health = "connecting" if settings.use_postgres else "ok"
+        self.rtt: float | None = None
+        self.problem: str | None = None
+        self._health_timer: Timer | None = None
+        self._backoff = self.config.health_interval
+        self.animation_level = "full" if self.config.animations else "none"
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(self._backend_label(), id="status")
-        yield Static("", id="problem")
-        table: DataTable[str] = DataTable(id="tenants", cursor_type="row", zebra_stripes=True)
-        table.add_columns("id", "name", "status", "apps", "users")
-        yield table
-        yield Footer()
-
-    def _backend_label(self) -> str:
+    # -- header ---------------------------------------------------------------------------
+    def header_state(self, screen: str = "") -> HeaderState:
         if self.settings.use_postgres:
             target = self.settings.connection()
-            mode = "  READ-ONLY" if self.settings.read_only else ""
-            return f"POSTGRES {target.display()}{mode}"
-        return "MEMORY (demo data)" if self.settings.demo_data else "MEMORY"
+            backend, where = "POSTGRES", f"{target.user}@{target.host}/{target.database}"
+        else:
+            backend, where = "MEMORY", "demo data" if self.settings.demo_data else ""
+        rtt_ms = self.rtt * 1000 if self.rtt is not None and self.settings.use_postgres else None
+        return HeaderState(backend=backend, target=where, profile=self.profile_name, environment=self.environment,
+                           health=self.health, rtt_ms=rtt_ms, read_only=self.settings.read_only, screen=screen)
 
+    def refresh_header(self) -> None:
+        if isinstance(self.screen, ConsoleScreen):
+            self.screen.refresh_header()
+
+    # -- lifecycle -------------------------------------------------------------------------
     def on_mount(self) -> None:
-        self.load_tenants()
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+        self.open_backend()
 
-    def action_reload(self) -> None:
-        self.load_tenants()
-
-    @work(exclusive=True, group="tenants", exit_on_error=False)
-    async def load_tenants(self) -> None:
+    @work(exclusive=True, group="backend", exit_on_error=False)
+    async def open_backend(self) -> None:
         try:
-            if self.stores is None:
-                self.stores = await open_stores(self.settings)
-            page = await self.stores.tenants.page(limit=100)
-            rows = [TenantRow(t, await self.stores.apps.count(t.id), (await self.stores.users.estimate_count(t.id)).value)
-                    for t in page.rows]
-            total = await self.stores.tenants.count()
+            stores = await open_stores(self.settings)
         except StoreError as exc:
-            self.post_message(self.LoadFailed(str(exc)))
+            self.post_message(self.BackendFailed(str(exc)))
             return
-        self.post_message(self.TenantsLoaded(rows, total))
+        self.post_message(self.BackendOpened(stores))
 
-    @on(TenantsLoaded)
-    def show_tenants(self, message: TenantsLoaded) -> None:
-        table = self.query_one("#tenants", DataTable)
-        table.clear()
-        for row in message.rows:
-            t = row.tenant
-            table.add_row(t.id, t.name, t.status, str(row.apps), str(row.users), key=t.id)
-        self.query_one("#problem", Static).display = False
-        self.sub_title = f"{len(message.rows)} of {message.total} tenants"
+    @on(BackendOpened)
+    def _backend_opened(self, message: BackendOpened) -> None:
+        self.stores = message.stores
+        self.problem = None
+        self.health = "ok"
+        self.refresh_header()
+        if isinstance(self.screen, ConsoleScreen):
+            self.screen.stores_ready()
+        self._arm_health(self.config.health_interval)
 
-    @on(LoadFailed)
-    def show_problem(self, message: LoadFailed) -> None:
-        problem = self.query_one("#problem", Static)
-        problem.update(message.text)
-        problem.display = True
+    @on(BackendFailed)
+    def _backend_failed(self, message: BackendFailed) -> None:
+        self.problem = message.text
+        self.health = "down"
+        self.refresh_header()
+        self.notify(message.text, title="Backend unavailable", severity="error", timeout=15)
+        self._backoff = min(self._backoff * 2, MAX_BACKOFF_SECONDS)
+        self._health_timer = self.set_timer(self._backoff, self.open_backend)
+
+    # -- health ----------------------------------------------------------------------------
+    def _arm_health(self, delay: float) -> None:
+        self._health_timer = self.set_timer(delay, self.check_health)
+
+    @work(exclusive=True, group="health", exit_on_error=False)
+    async def check_health(self) -> None:
+        if self.stores is None:
+            return
+        try:
+            rtt = await self.stores.ping()
+        except StoreError as exc:
+            self.post_message(self.HealthChecked(None, str(exc)))
+            return
+        self.post_message(self.HealthChecked(rtt, None))
+
+    @on(HealthChecked)
+    def _health_checked(self, message: HealthChecked) -> None:
+        before = self.health
+        if message.error is not None:
+            self.health, self.problem = "down", message.error
+            self._backoff = min(self._backoff * 2, MAX_BACKOFF_SECONDS)
+        else:
+            self.rtt = message.rtt
+            self.health = "degraded" if (message.rtt or 0) > SLOW_PING_SECONDS else "ok"
+            self._backoff = self.config.health_interval
+            if before == "down":
+                self.notify("The backend answers again.", title="Reconnected")
+        self.refresh_header()
+        self._arm_health(self._backoff)  # re-armed only now: checks never overlap
+
+    # -- navigation ------------------------------------------------------------------------
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def action_help(self) -> None:
+        screen = self.screen
+        title = getattr(screen, "TITLE_TEXT", "") or "lokstra-console"
+        text = getattr(screen, "HELP", "")
+        active = [binding for node, binding, enabled, _ in self.active_bindings.values()
+                  if enabled and node in (screen, self)]  # the screen's and the console's, not widget keys
+        self.push_screen(HelpScreen(title, text, binding_rows(active)))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for name, (title, _) in SCREENS.items():
+            yield SystemCommand(f"Go to {title}", f"switch to the {name} screen", lambda name=name: self.switch_mode(name))
 
     async def on_unmount(self) -> None:
         if self.stores is not None:

@@ -15,6 +15,7 @@ SUBCOMMANDS = ("status", "check", "migrate", "copy", "drill", "demo")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lokstra-console", description="Admin console for lokstra-auth deployments.")
     parser.add_argument("--read-only", action="store_true", help="open every database session read-only")
+    parser.add_argument("--profile", help="the connection profile (from the settings file) to open")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:
@@ -32,10 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command:
         return int(importlib.import_module(f"console.commands.{args.command}").run(args))
     from console.app import LokstraConsole
-    from stores import Settings
+    from console.config import ConsoleConfig
 
-    settings = Settings(read_only=True) if args.read_only else Settings()
-    result = LokstraConsole(settings).run()
+    config = ConsoleConfig()
+    if args.profile and config.profile(args.profile) is None:
+        print(f"lokstra-console: no profile named {args.profile!r} in the settings file", file=sys.stderr)
+        return 2
+    result = LokstraConsole(config=config, profile=args.profile, read_only=args.read_only).run()
     return int(result or 0)
 
 

@@ -57,4 +57,7 @@ class Engine(Protocol):
     async def users_with_grant(self, tenant_id: str, app_id: str) -> list[User]:
         """Users with an active grant to the app, ordered by username."""
 
+    async def ping(self) -> float:
+        """Seconds for one round trip to the backend (0 in memory); the header's health check."""
+
     async def close(self) -> None: ...

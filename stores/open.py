@@ -32,6 +32,9 @@ class Stores:
     def backend(self) -> str:
         return self.engine.backend
 
+    async def ping(self) -> float:
+        return await self.engine.ping()
+
     async def close(self) -> None:
         await self.engine.close()
 

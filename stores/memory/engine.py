@@ -169,6 +169,9 @@ class MemoryEngine:
                  if g.status == "active" and (tenant_id, g.user_id) in users.rows]
         return [_copy(u) for u in sorted(found, key=lambda u: u.username)]  # type: ignore[misc]
 
+    async def ping(self) -> float:
+        return 0.0
+
     async def close(self) -> None:
         return None
 

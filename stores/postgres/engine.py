@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -251,6 +252,13 @@ class PostgresEngine:
             ORDER BY u.username COLLATE "C" """
         async with self.connection(USERS) as conn:
             return [row_model(USERS, r) for r in await conn.fetch(sql, tenant_id, app_id)]  # type: ignore[misc]
+
+    async def ping(self) -> float:
+        """One ``SELECT 1`` through the pool; raises the diagnosis when the server is down."""
+        started = time.perf_counter()
+        async with self.connection() as conn:
+            await conn.fetchval("SELECT 1")
+        return time.perf_counter() - started
 
     async def close(self) -> None:
         await self.pool.close()

@@ -1,43 +1,78 @@
 """Drive the console at 80x24 on both backends and read what the screen shows."""
 from __future__ import annotations
 
+import asyncpg
 import pytest
 from textual.widgets import DataTable, Static
 
 from console.app import LokstraConsole
+from console.config import ConsoleConfig
+from console.screens.browse import BrowseScreen
+from console.screens.help import HelpScreen
+from console.widgets.header import ConsoleHeader
 from stores import Settings, open_stores
 from stores.demo import DemoSpec, copy_to_postgres
 from stores.postgres.engine import init_connection
 from tests.conftest import pg_settings, truncate_all
+from tests.support.tui import screen_text
 
 SIZE = (80, 24)
 
 
-async def _wait_for_rows(pilot, app: LokstraConsole) -> DataTable:
-    table = app.query_one("#tenants", DataTable)
+async def _wait_for_tenants(pilot, app: LokstraConsole) -> DataTable:
     for _ in range(100):
         await pilot.pause(0.05)
-        if table.row_count or app.query_one("#problem", Static).display:
-            break
-    return table
+        screen = app.screen
+        if isinstance(screen, BrowseScreen):
+            table = screen.query_one("#tenants", DataTable)
+            if table.row_count or screen.query_one("#problem", Static).display:
+                return table
+    raise AssertionError("the tenants never showed")
+
+
+def _header(app: LokstraConsole) -> str:
+    return str(app.screen.query_one(ConsoleHeader).render())
 
 
 async def test_starts_on_memory_demo_data() -> None:
-    app = LokstraConsole(Settings())
+    app = LokstraConsole(Settings(), config=ConsoleConfig())
     async with app.run_test(size=SIZE) as pilot:
-        table = await _wait_for_rows(pilot, app)
-        assert str(app.query_one("#status", Static).render()).startswith("MEMORY")
+        table = await _wait_for_tenants(pilot, app)
+        assert "MEMORY" in _header(app) and "demo data" in _header(app)
         assert [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == ["acme-corp", "globex", "initech"]
         assert table.get_row_at(0)[4] == "400"
-        assert app.sub_title == "3 of 3 tenants"
         assert app.animation_level == "none"
-        await pilot.press("q")
+        await pilot.press("ctrl+q")
+    assert not app.is_running
+
+
+async def test_number_keys_switch_screens_and_f1_helps() -> None:
+    app = LokstraConsole(Settings(), config=ConsoleConfig())
+    async with app.run_test(size=SIZE) as pilot:
+        await _wait_for_tenants(pilot, app)
+        await pilot.press("4")
+        assert app.current_mode == "monitor" and "monitor" in _header(app)
+        await pilot.press("3")
+        assert app.current_mode == "browse"
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        help_text = screen_text(app)
+        assert "app.quit" in help_text and "Reload" in help_text and "Cursor up" not in help_text
+        await pilot.press("escape")
+        assert isinstance(app.screen, BrowseScreen)
+
+
+async def test_keymap_from_settings_rebinds_by_id() -> None:
+    app = LokstraConsole(Settings(), config=ConsoleConfig(keymap={"app.quit": "ctrl+x"}))
+    async with app.run_test(size=SIZE) as pilot:
+        await _wait_for_tenants(pilot, app)
+        await pilot.press("ctrl+q")
+        assert app.is_running, "ctrl+q no longer quits once app.quit is rebound"
+        await pilot.press("ctrl+x")
     assert not app.is_running
 
 
 async def test_shows_postgres_data_and_never_the_dsn_password(migrated_db: str) -> None:
-    import asyncpg
-
     stores = await open_stores(pg_settings(migrated_db))
     await truncate_all(stores)
     await stores.close()
@@ -46,14 +81,13 @@ async def test_shows_postgres_data_and_never_the_dsn_password(migrated_db: str) 
     await copy_to_postgres(conn, DemoSpec(users=50))
     await conn.close()
 
-    app = LokstraConsole(pg_settings(migrated_db))
+    app = LokstraConsole(pg_settings(migrated_db), config=ConsoleConfig())
     async with app.run_test(size=SIZE) as pilot:
-        table = await _wait_for_rows(pilot, app)
-        status = str(app.query_one("#status", Static).render())
-        assert status.startswith("POSTGRES postgres@127.0.0.1")
+        table = await _wait_for_tenants(pilot, app)
+        assert "POSTGRES" in _header(app) and "postgres@127.0.0.1" in _header(app)
         assert table.row_count == 3 and table.get_row_at(0)[4] == "50"
-        assert "acme-corp" in app.export_screenshot()
-        assert "demo-acme-corp-pw" not in app.export_screenshot(), "tenant DSN passwords stay off screen"
+        assert "acme-corp" in screen_text(app)
+        assert "demo-acme-corp-pw" not in screen_text(app), "tenant DSN passwords stay off screen"
 
 
 async def test_a_refused_backend_shows_the_diagnosis_not_a_traceback() -> None:
@@ -62,10 +96,14 @@ async def test_a_refused_backend_shows_the_diagnosis_not_a_traceback() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    app = LokstraConsole(Settings(use_postgres=True, db_host="127.0.0.1", db_port=port, db_user="x", db_password="pw-xyz"))
+    settings = Settings(use_postgres=True, db_host="127.0.0.1", db_port=port, db_user="x", db_password="pw-xyz")
+    app = LokstraConsole(settings, config=ConsoleConfig())
     async with app.run_test(size=SIZE) as pilot:
-        await _wait_for_rows(pilot, app)
-        problem = app.query_one("#problem", Static)
-        assert problem.display
-        text = str(problem.render())
-        assert "Connection refused" in text and "Traceback" not in text and "pw-xyz" not in text
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.health == "down":
+                break
+        assert app.health == "down" and "down" in _header(app)
+        assert app.problem is not None and "Connection refused" in app.problem
+        screen = screen_text(app)
+        assert "down" in screen and "Traceback" not in screen and "pw-xyz" not in screen

@@ -1,0 +1,39 @@
+"""What every console screen has: the header line, the footer, help text for F1."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from console.widgets.header import ConsoleHeader
+
+if TYPE_CHECKING:
+    from console.app import LokstraConsole
+
+
+class ConsoleScreen(Screen[None]):
+    TITLE_TEXT: ClassVar[str] = ""
+    HELP: ClassVar[str] = ""
+
+    @property
+    def console(self) -> LokstraConsole:
+        return self.app  # type: ignore[return-value]
+
+    def compose_header(self) -> ConsoleHeader:
+        return ConsoleHeader(id="header")
+
+    def compose_footer(self) -> Footer:
+        return Footer()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_header()
+        if self.console.stores is not None:
+            self.stores_ready()
+
+    def refresh_header(self) -> None:
+        for header in self.query(ConsoleHeader):
+            header.show(self.console.header_state(self.TITLE_TEXT))
+
+    def stores_ready(self) -> None:
+        """Called when the stores are open (or were swapped): load what the screen shows."""

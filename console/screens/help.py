@@ -1,0 +1,44 @@
+"""F1: what the current screen does and every key it answers to (from the bindings)."""
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close", id="help.close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 76; max-height: 22; border: round $accent; background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, title: str, text: str, keys: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        table.add_column(style="dim")
+        for keys, description, binding_id in self.keys:
+            table.add_row(keys, description, binding_id)
+        with VerticalScroll():
+            yield Static(Text(self.title_text, style="bold"))
+            yield Static(self.text)
+            yield Static(table)
+            yield Static(Text("Rebind any key by id in the settings file, e.g. [keymap] \"app.quit\" = \"ctrl+q\".", style="dim"))
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)
+
+
+def binding_rows(bindings: list[Binding]) -> list[tuple[str, str, str]]:
+    return [(b.key_display or b.key, b.description or b.action, b.id or "") for b in bindings]

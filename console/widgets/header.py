@@ -1,0 +1,51 @@
+"""The header line every screen shows: backend, health, read-only, environment colour."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Static
+
+ENVIRONMENT_STYLE = {"production": "bold white on red", "staging": "bold black on yellow", "development": "bold black on green"}
+HEALTH_STYLE = {"ok": "green", "degraded": "yellow", "down": "bold red", "connecting": "cyan"}
+
+
+@dataclass(frozen=True)
+class HeaderState:
+    backend: str = "MEMORY"
+    target: str = ""
+    profile: str | None = None
+    environment: str | None = None
+    health: str = "ok"
+    rtt_ms: float | None = None
+    read_only: bool = False
+    screen: str = ""
+
+    def render(self) -> Text:
+        text = Text()
+        text.append(f" {self.backend} ", style="bold reverse")
+        if self.target:
+            text.append(f" {self.target}")
+        if self.profile:
+            text.append(f" ({self.profile})", style="dim")
+        text.append("  ")
+        text.append(f"● {self.health}", style=HEALTH_STYLE.get(self.health, ""))
+        if self.rtt_ms is not None and self.health != "down":
+            text.append(f" {self.rtt_ms:.1f} ms", style="dim")
+        if self.read_only:
+            text.append("  READ-ONLY", style="bold magenta")
+        if self.environment:
+            text.append("  ")
+            text.append(f" {self.environment.upper()} ", style=ENVIRONMENT_STYLE.get(self.environment, "reverse"))
+        if self.screen:
+            text.append(f"  ▸ {self.screen}", style="bold")
+        return text
+
+
+class ConsoleHeader(Static):
+    DEFAULT_CSS = """
+    ConsoleHeader { height: 1; background: $panel; }
+    """
+
+    def show(self, state: HeaderState) -> None:
+        self.update(state.render())

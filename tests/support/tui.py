@@ -1,0 +1,21 @@
+"""Read what a Textual app shows, as plain text lines (from its SVG screenshot)."""
+from __future__ import annotations
+
+import html
+import re
+
+from textual.app import App
+
+_TEXT = re.compile(r'<text[^>]*clip-path="url\(#[^)]*-line-(\d+)\)"[^>]*>(.*?)</text>', re.S)
+
+
+def screen_lines(app: App) -> list[str]:
+    """Each terminal line as text (chunks joined in order), nbsp as spaces."""
+    lines: dict[int, list[str]] = {}
+    for number, chunk in _TEXT.findall(app.export_screenshot()):
+        lines.setdefault(int(number), []).append(html.unescape(chunk).replace("\xa0", " "))
+    return ["".join(lines[n]) for n in sorted(lines)]
+
+
+def screen_text(app: App) -> str:
+    return "\n".join(screen_lines(app))

@@ -1,0 +1,61 @@
+"""The console's settings file: profiles, keymap, 0600, passwords only when chosen."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from console.config import CONFIG_ENV, ConsoleConfig, Profile
+
+
+@pytest.fixture(autouse=True)
+def config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    path = tmp_path / "conf" / "config.toml"
+    monkeypatch.setenv(CONFIG_ENV, str(path))
+    return path
+
+
+def test_saved_file_is_private_and_has_no_password_by_default(config_file: Path) -> None:
+    config = ConsoleConfig(profiles={"prod": Profile(host="db.internal", environment="production",
+                                                     password=SecretStr("s3cr3t-pw"))},
+                           active_profile="prod", keymap={"app.quit": "ctrl+x"})
+    config.save()
+    assert (os.stat(config_file).st_mode & 0o777) == 0o600
+    assert "s3cr3t-pw" not in config_file.read_text()
+    loaded = ConsoleConfig()
+    assert loaded.profile().host == "db.internal" and loaded.profile().environment == "production"
+    assert loaded.profile().password is None
+    assert loaded.keymap == {"app.quit": "ctrl+x"}
+
+
+def test_password_is_kept_only_for_profiles_the_operator_chose(config_file: Path) -> None:
+    config = ConsoleConfig(profiles={"a": Profile(password=SecretStr("pw-a")), "b": Profile(password=SecretStr("pw-b"))})
+    config.save(keep_passwords=frozenset({"a"}))
+    text = config_file.read_text()
+    assert "pw-a" in text and "pw-b" not in text
+    assert ConsoleConfig().profiles["a"].password.get_secret_value() == "pw-a"
+
+
+def test_profile_names_with_quotes_and_unicode_survive(config_file: Path) -> None:
+    ConsoleConfig(profiles={'prod "eu" ünï': Profile(database='we"ird\\db')}).save()
+    assert ConsoleConfig().profiles['prod "eu" ünï'].database == 'we"ird\\db'
+
+
+def test_profile_becomes_store_settings() -> None:
+    profile = Profile(host="h", port=6543, user="u", database="d", sslmode="require", read_only=True,
+                      password=SecretStr("saved"), statement_cache_size=0)
+    settings = profile.store_settings(password=SecretStr("typed"))
+    target = settings.connection()
+    assert settings.use_postgres and settings.read_only
+    assert (target.host, target.port, target.user, target.database, target.sslmode) == ("h", 6543, "u", "d", "require")
+    assert target.password.get_secret_value() == "typed"
+    assert target.connect_kwargs()["statement_cache_size"] == 0
+
+
+def test_bad_file_content_is_a_clear_error(config_file: Path) -> None:
+    config_file.parent.mkdir(parents=True)
+    config_file.write_text('[profiles.x]\nport = "not a port"\n')
+    with pytest.raises(ValidationError, match="port"):
+        ConsoleConfig()
