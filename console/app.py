@@ -22,7 +22,10 @@ from console.config import ConsoleConfig
 from console.screens.base import ConsoleScreen
 from console.screens.browse import BrowseScreen
 from console.screens.help import HelpScreen, binding_rows
-from console.screens.pending import BackendScreen, ConnectionScreen, MigrationsScreen, MonitorScreen
+from console.screens.backend import BackendScreen
+from console.screens.connection import ConnectionScreen
+from console.screens.migrations import MigrationsScreen
+from console.screens.pending import MonitorScreen
 from console.widgets.header import HeaderState
 from stores import Settings, Stores, open_stores
 from stores.errors import StoreError
@@ -129,6 +132,30 @@ class LokstraConsole(App[int]):
         self.notify(message.text, title="Backend unavailable", severity="error", timeout=15)
         self._backoff = min(self._backoff * 2, MAX_BACKOFF_SECONDS)
         self._health_timer = self.set_timer(self._backoff, self.open_backend)
+
+    def connect_to(self, settings: Settings, *, profile: str | None = None, environment: str | None = None) -> None:
+        """Reconnect the console to other stores (no data moves: that is the Backend
+        screen's switch). The old stores are closed once the new ones are open."""
+        if self.config.profile(profile) is not None and environment is None:
+            environment = self.config.profile(profile).environment  # type: ignore[union-attr]
+        self.settings = settings
+        self.profile_name = profile
+        self.environment = environment
+        self.health = "connecting"
+        self.refresh_header()
+        self.reopen_backend()
+
+    @work(exclusive=True, group="backend", exit_on_error=False)
+    async def reopen_backend(self) -> None:
+        old = self.stores
+        try:
+            stores = await open_stores(self.settings)
+        except StoreError as exc:
+            self.post_message(self.BackendFailed(str(exc)))
+            return
+        if old is not None:
+            await old.close()
+        self.post_message(self.BackendOpened(stores))
 
     # -- health ----------------------------------------------------------------------------
     def _arm_health(self, delay: float) -> None:
