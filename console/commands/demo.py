@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 import asyncpg
 
-from console.commands.migrate import EXIT_UNAVAILABLE, EXIT_USAGE, Output, target_from_dsn, target_from_settings
+from console.commands.common import EXIT_UNAVAILABLE, EXIT_USAGE, Output, target_from_dsn, target_from_settings
 from stores.demo import DemoSpec, copy_to_postgres
 from stores.postgres.diagnose import diagnose, scrub
 from stores.postgres.engine import init_connection

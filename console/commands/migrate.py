@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
+from console.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    target_from_dsn,
+    target_from_settings,
+)
+from console.commands.common import Output as SharedOutput
 from migrations import (
     AdoptionOutcome,
     AdoptionReport,
@@ -32,7 +37,7 @@ from migrations import (
     SourceError,
 )
 
-EXIT_OK, EXIT_NOT_CURRENT, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+EXIT_NOT_CURRENT = EXIT_FAILED
 
 EPILOG = """exit codes:
   0  current / done / adoptable
@@ -79,35 +84,6 @@ def _positive(text: str) -> int:
     return value
 
 
-@dataclass
-class Target:
-    """Where to connect, how to show it, and what must never be shown."""
-
-    connect: Callable[[], Awaitable[asyncpg.Connection]]
-    display: str
-    secrets: list[str]
-    read_only: bool = False
-
-
-def target_from_dsn(dsn: str) -> Target:
-    parts = urlsplit(dsn)
-    if parts.scheme not in ("postgres", "postgresql"):
-        raise ValueError("--dsn must be a postgresql://user@host:port/db URL")
-    user = unquote(parts.username or "")
-    display = f"{user}@{parts.hostname or 'localhost'}:{parts.port or 5432}/{unquote(parts.path.lstrip('/'))}"
-    secrets = [unquote(parts.password)] if parts.password else []
-    # No command timeout: building an index on a big table may take a while.
-    return Target(lambda: asyncpg.connect(dsn, timeout=10, command_timeout=None), display, secrets)
-
-
-def target_from_settings() -> Target:
-    from stores.settings import Settings
-
-    connection = Settings().connection()
-    kwargs = {**connection.connect_kwargs(), "command_timeout": None}
-    return Target(lambda: asyncpg.connect(**kwargs), connection.display(), connection.secrets(), connection.read_only)
-
-
 def run(args: argparse.Namespace) -> int:
     out = Output(args.json)
     try:
@@ -136,32 +112,8 @@ def run(args: argparse.Namespace) -> int:
         raise
 
 
-class Output:
-    """Text lines as the work goes, or one JSON document at the end."""
-
-    def __init__(self, as_json: bool) -> None:
-        self.as_json = as_json
-        self.target: str | None = None
-
-    def line(self, text: str = "") -> None:
-        if not self.as_json:
-            print(text, flush=True)
-
-    def document(self, code: int, data: dict[str, Any]) -> int:
-        if self.as_json:
-            print(json.dumps({"target": self.target, "exit_code": code, **data}, indent=2))
-        return code
-
-    def error(self, code: int, cause: str, reason: str, fix: str) -> int:
-        if self.as_json:
-            return self.document(code, {"error": {"cause": cause, "reason": reason, "fix": fix}})
-        where = f" ({self.target})" if self.target else ""
-        print(f"error: {reason}{where}\n{fix}", file=sys.stderr)
-        return code
-
-    @property
-    def interactive(self) -> bool:
-        return not self.as_json and sys.stdin.isatty()
+class Output(SharedOutput):
+    """The shared output, plus the migration runner's progress events as lines."""
 
     def progress(self, event: Progress) -> None:
         if event.kind == "waiting_for_lock" and event.holder:

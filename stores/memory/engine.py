@@ -9,7 +9,8 @@ mutating a model it holds.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -25,10 +26,16 @@ def _copy(row: Record) -> Record:
 
 
 class MemoryEngine:
+    """``changes`` counts the writes that changed something (insert, replace, patch, remove,
+    a grant upsert that inserted or re-activated, a ``loader`` load swapped in); it only
+    grows, so "unsaved" is ``changes`` differing from its value at the last export. The
+    initial fill through ``load`` (demo data) does not count."""
+
     backend = "memory"
 
     def __init__(self) -> None:
         self.tables: dict[str, MemoryTable] = {spec.name: MemoryTable(spec) for spec in ALL_TABLES}
+        self.changes = 0
 
     # -- constraint checks, in PostgreSQL's order -------------------------------------------
     def _check(self, table: MemoryTable, row: Record, old: Record | None) -> None:
@@ -60,7 +67,9 @@ class MemoryEngine:
 
     # -- single rows ------------------------------------------------------------------------
     async def insert(self, spec: TableSpec, row: Record) -> Record:
-        return self._store(self.tables[spec.name], row, None)
+        stored = self._store(self.tables[spec.name], row, None)
+        self.changes += 1
+        return stored
 
     async def fetch(self, spec: TableSpec, key: tuple[str, ...]) -> Record | None:
         row = self.tables[spec.name].rows.get(key)
@@ -82,7 +91,9 @@ class MemoryEngine:
         if expected_updated_at is not None and spec.touch_column and getattr(old, spec.touch_column) != expected_updated_at:
             return None
         changes = {c: getattr(row, c) for c in spec.columns if c not in spec.key_columns and c != spec.created_column}
-        return self._store(table, self._touched(spec, old, changes), old)
+        stored = self._store(table, self._touched(spec, old, changes), old)
+        self.changes += 1
+        return stored
 
     async def patch(self, spec: TableSpec, key: tuple[str, ...], values: Mapping[str, Any],
                     keep_if_set: frozenset[str] = frozenset()) -> Record | None:
@@ -91,13 +102,16 @@ class MemoryEngine:
         if old is None:
             return None
         changes = {c: v for c, v in values.items() if not (c in keep_if_set and getattr(old, c) is not None)}
-        return self._store(table, self._touched(spec, old, changes), old)
+        stored = self._store(table, self._touched(spec, old, changes), old)
+        self.changes += 1
+        return stored
 
     async def remove(self, spec: TableSpec, key: tuple[str, ...]) -> bool:
         row = self.tables[spec.name].rows.get(key)
         if row is None:
             return False
         self._cascade(spec, row)
+        self.changes += 1
         return True
 
     def _cascade(self, spec: TableSpec, row: Record) -> None:
@@ -154,12 +168,13 @@ class MemoryEngine:
     async def upsert_grant(self, grant: UserApp) -> UserApp:
         table = self.tables[USER_APPS.name]
         old = table.rows.get(grant.key())
-        if old is None:
-            return self._store(table, grant, None)  # type: ignore[return-value]
-        if old.status == "active":
+        if old is not None and old.status == "active":
             return _copy(old)  # type: ignore[return-value]
-        renewed = old.model_copy(update={"status": "active", "granted_at": grant.granted_at, "revoked_at": None})
-        return self._store(table, renewed, old)  # type: ignore[return-value]
+        row = grant if old is None else old.model_copy(update={"status": "active", "granted_at": grant.granted_at,
+                                                              "revoked_at": None})
+        stored = self._store(table, row, old)
+        self.changes += 1
+        return stored  # type: ignore[return-value]
 
     async def users_with_grant(self, tenant_id: str, app_id: str) -> list[User]:
         grants = self.tables[USER_APPS.name]
@@ -184,7 +199,14 @@ class MemoryEngine:
     def loader(self, replace: bool = False):  # noqa: ANN201 - an async context manager of MemoryLoader
         from stores.memory.bulk import loader
 
-        return loader(self, replace)
+        return self._counted(loader(self, replace))
+
+    @asynccontextmanager
+    async def _counted(self, inner: AbstractAsyncContextManager[Any]) -> AsyncIterator[Any]:
+        """``inner``, counting one change when it exits without an error (the load was swapped in)."""
+        async with inner as value:
+            yield value
+        self.changes += 1
 
     # -- bulk ---------------------------------------------------------------------------------
     def load(self, spec: TableSpec, rows: Iterable[Record]) -> int:

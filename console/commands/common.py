@@ -1,0 +1,323 @@
+"""What the subcommands share: exit codes, where PostgreSQL is, output, and errors as exit codes.
+
+- ``EXIT_OK`` 0, ``EXIT_FAILED`` 1 (a failed check, pending work, a refused or failed
+  operation), ``EXIT_USAGE`` 2 (bad options or settings), ``EXIT_UNAVAILABLE`` 3 (the
+  backend cannot be used: unreachable, authentication, no database, not migrated …).
+- ``Target``: one PostgreSQL target from ``--dsn`` or the console's settings, with the
+  values that must never be shown (``secrets``); ``display`` is ``user@host:port/db``.
+- ``Output``: text lines as the work goes, or one JSON document at the end; progress bars
+  on a terminal (stderr), plain lines otherwise. Every text it prints is scrubbed of the
+  target's secrets.
+- ``failure_of(exc)``: a ``BackendUnavailable`` / ``StoreError`` / database error turned
+  into cause, message, fix and exit code (``Output.fail`` prints it).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import unquote, urlsplit
+
+import asyncpg
+
+from stores.errors import BackendUnavailable, ReadOnly, StoreError
+from stores.postgres.diagnose import diagnose, scrub
+
+if TYPE_CHECKING:
+    from stores.settings import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+
+DSN_HELP = "postgresql://user[:password]@host:port/db (default: the console's DB_* settings)"
+
+
+# ----- parsers ---------------------------------------------------------------------------
+
+def command_parser(subparsers: Any, name: str, summary: str, doc: str, epilog: str,
+                   run: Callable[[argparse.Namespace], int], *, dsn: bool = True,
+                   json_help: str = "print one JSON document instead of text") -> argparse.ArgumentParser:
+    """A subcommand's parser: ``doc``'s first paragraph as description, the exit codes as
+    epilog, ``--dsn`` (unless ``dsn`` is False) and ``--json``, and ``run`` as default."""
+    parser = subparsers.add_parser(name, help=summary, description=doc.split("\n\n")[0], epilog=epilog,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    if dsn:
+        parser.add_argument("--dsn", help=DSN_HELP)
+    parser.add_argument("--json", action="store_true", help=json_help)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number of at least ``minimum`` (``1_000`` is fine too)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more")
+        return value
+
+    return parse
+
+
+# ----- where PostgreSQL is ---------------------------------------------------------------
+
+@dataclass
+class Target:
+    """Where to connect, how to show it, and what must never be shown.
+
+    ``connect`` opens one connection (no command timeout: an index build may take a
+    while); ``store_settings()`` gives ``Settings`` for ``open_stores`` on the same target.
+    """
+
+    connect: Callable[[], Awaitable[asyncpg.Connection]]
+    display: str
+    secrets: list[str] = field(repr=False)
+    read_only: bool = False
+    host: str = "localhost"
+    port: int = 5432
+    make_settings: Callable[[], Settings] | None = field(default=None, repr=False)
+
+    def store_settings(self, **overrides: Any) -> Settings:
+        """Settings that open this target with ``open_stores`` (``use_postgres`` on)."""
+        if self.make_settings is None:
+            raise ValueError(f"no store settings for {self.display}")
+        settings = self.make_settings()
+        return settings.model_copy(update={"use_postgres": True, "read_only": settings.read_only or self.read_only,
+                                           **overrides})
+
+
+def target_from_dsn(dsn: str) -> Target:
+    parts = urlsplit(dsn)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ValueError("--dsn must be a postgresql://user@host:port/db URL")
+    user = unquote(parts.username or "")
+    host = parts.hostname or "localhost"
+    port = parts.port or 5432
+    display = f"{user}@{host}:{port}/{unquote(parts.path.lstrip('/'))}"
+    secrets = [unquote(parts.password)] if parts.password else []
+    # No command timeout: building an index on a big table may take a while.
+    return Target(lambda: asyncpg.connect(dsn, timeout=10, command_timeout=None), display, secrets,
+                  host=host, port=port, make_settings=lambda: _dsn_settings(dsn))
+
+
+def _dsn_settings(dsn: str) -> Settings:
+    """The console's settings with the connection taken from ``dsn`` alone: DB_* values in
+    the environment (which outrank DATABASE_URL) must not mix into an explicit ``--dsn``."""
+    from stores.settings import Settings
+
+    unset: dict[str, Any] = {name: None for name in ("db_host", "db_port", "db_user", "db_password", "db_name",
+                                                      "db_ssl_mode")}
+    return Settings(use_postgres=True, database_url=dsn, **unset)
+
+
+def target_from_settings() -> Target:
+    from stores.settings import Settings
+
+    settings = Settings()
+    connection = settings.connection()
+    kwargs = {**connection.connect_kwargs(), "command_timeout": None}
+    return Target(lambda: asyncpg.connect(**kwargs), connection.display(), connection.secrets(), connection.read_only,
+                  host=connection.host, port=connection.port, make_settings=lambda: settings)
+
+
+def target_from_args(args: argparse.Namespace) -> Target:
+    """``--dsn`` or the settings, read-only when the global ``--read-only`` says so.
+    Raises ``ValueError`` (pydantic's ``ValidationError`` is one) for malformed input."""
+    target = target_from_dsn(args.dsn) if getattr(args, "dsn", None) else target_from_settings()
+    target.read_only = target.read_only or bool(getattr(args, "read_only", False))
+    target.store_settings()  # refuse what open_stores would refuse now, as a usage error
+    return target
+
+
+def postgres_target(args: argparse.Namespace) -> Target | None:
+    """For a command without an explicit backend: the PostgreSQL target when ``--dsn`` or
+    USE_POSTGRES chooses PostgreSQL, else None (the memory backend). Raises ``ValueError``."""
+    if not getattr(args, "dsn", None):
+        from stores.settings import Settings
+
+        if not Settings().use_postgres:
+            return None
+    return target_from_args(args)
+
+
+# ----- errors as exit codes --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Failure:
+    """What went wrong, in words an operator can act on, and the exit code for it."""
+
+    code: int
+    cause: str
+    reason: str
+    fix: str
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it was raised from or during (also behind ``from None``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def failure_of(exc: BaseException, target: str | None = None, secrets: Sequence[str] = ()) -> Failure | None:
+    """The ``Failure`` for ``exc``, or None when it is not one the commands expect (a bug).
+
+    The exit code comes from the deepest known cause (a copy that failed because the server
+    went away is 3, not 1); the message from the outermost error, which says where it happened.
+    """
+    from stores.transfer.copy import CopyFailed
+    from stores.transfer.snapshot_file import SnapshotFileError
+
+    secrets = list(secrets)
+    chain = list(_chain(exc))
+    outer = str(exc) if isinstance(exc, StoreError) else None
+
+    def made(code: int, cause: str, reason: str, fix: str) -> Failure:
+        return Failure(code, cause, scrub(reason, secrets), scrub(fix, secrets))
+
+    for found in chain:
+        if isinstance(found, BackendUnavailable):
+            return made(EXIT_UNAVAILABLE, found.cause, outer if found is not exc and outer else found.reason, found.fix)
+    for found in chain:
+        if not isinstance(found, StoreError) and (diagnosis := diagnose(found, target, secrets)) is not None:
+            return made(EXIT_UNAVAILABLE, diagnosis.cause, outer or diagnosis.reason, diagnosis.fix)
+    for found in chain:
+        if isinstance(found, SnapshotFileError):
+            return made(EXIT_USAGE if found.usage else EXIT_FAILED, found.cause, outer or str(found), found.fix)
+        if isinstance(found, ReadOnly):
+            return made(EXIT_USAGE, "read_only", outer or str(found), "Drop --read-only / LOKSTRA_READ_ONLY to write")
+    if isinstance(exc, CopyFailed):
+        return made(EXIT_FAILED, "copy_failed", str(exc), "Nothing was changed; fix the cause given and retry")
+    if isinstance(exc, StoreError):
+        return made(EXIT_FAILED, "store_error", str(exc), "Fix the cause given and retry")
+    if isinstance(exc, asyncpg.PostgresError):
+        return made(EXIT_FAILED, "database_error", f"{exc.sqlstate}: {exc}",
+                    "Fix the cause the database gives and retry")
+    return None
+
+
+# ----- output ----------------------------------------------------------------------------
+
+class Output:
+    """Text lines as the work goes, or one JSON document at the end.
+
+    ``target`` (safe to show) is named in errors and the document; every text printed is
+    scrubbed of ``secrets``. Errors go to stderr in text mode.
+    """
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.target: str | None = None
+        self.secrets: list[str] = []
+
+    def _clean(self, text: str) -> str:
+        # A secret may also stand JSON-escaped in a document (quotes, backslashes, non-ASCII).
+        escaped = [json.dumps(s, ensure_ascii=ascii)[1:-1] for s in self.secrets for ascii in (True, False)]
+        return scrub(text, [*self.secrets, *escaped])
+
+    def line(self, text: str = "") -> None:
+        if not self.as_json:
+            print(self._clean(text), flush=True)
+
+    def document(self, code: int, data: dict[str, Any]) -> int:
+        if self.as_json:
+            text = json.dumps({"target": self.target, "exit_code": code, **data}, indent=2)
+            print(self._clean(text), flush=True)
+        return code
+
+    def error(self, code: int, cause: str, reason: str, fix: str) -> int:
+        if self.as_json:
+            return self.document(code, {"error": {"cause": cause, "reason": reason, "fix": fix}})
+        where = f" ({self.target})" if self.target else ""
+        print(self._clean(f"error: {reason}{where}\n{fix}"), file=sys.stderr, flush=True)
+        return code
+
+    def use(self, target: Target) -> None:
+        """Name ``target`` in errors and the document, and scrub its secrets from all output."""
+        self.target, self.secrets = target.display, target.secrets
+
+    def bad_settings(self, exc: ValueError) -> int:
+        """A malformed ``--dsn`` or DB_* settings (pydantic's ``ValidationError`` is a ValueError)."""
+        return self.error(EXIT_USAGE, "bad_connection_settings", str(exc), "Check --dsn or the DB_* settings")
+
+    def fail(self, exc: BaseException) -> int:
+        """Print what ``failure_of`` makes of ``exc`` and return its exit code; re-raise a bug."""
+        failure = failure_of(exc, self.target, self.secrets)
+        if failure is None:
+            raise exc
+        return self.error(failure.code, failure.cause, failure.reason, failure.fix)
+
+    @property
+    def interactive(self) -> bool:
+        return not self.as_json and sys.stdin.isatty()
+
+    def table_progress(self, stream: TextIO | None = None) -> TableProgressBar:
+        """A ``progress(table, done, expected)`` callback (``copy_tables``') for this output."""
+        return TableProgressBar(stream or sys.stderr, quiet=self.as_json)
+
+
+class TableProgressBar:
+    """Per-table progress on ``stream``: a bar redrawn in place on a terminal; otherwise one
+    plain line when a table is done (and every ``every`` seconds on a long one), none when
+    ``quiet`` (JSON output without a terminal). Call ``close`` when the work is over."""
+
+    WIDTH = 24
+
+    def __init__(self, stream: TextIO, quiet: bool = False, every: float = 10.0) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.quiet = quiet and not self.tty
+        self.every = every
+        self.table: str | None = None
+        self.done = self.expected = 0
+        self.finished: set[str] = set()
+        self.last_line = time.monotonic()
+
+    def __call__(self, table: str, done: int, expected: int) -> None:
+        if table != self.table:
+            self._end_table()
+            self.table = table
+        self.done, self.expected = done, expected
+        if self.tty:
+            self.stream.write("\r" + self._text())
+            self.stream.flush()
+        elif done >= expected:
+            self._end_table()
+        elif time.monotonic() - self.last_line >= self.every:
+            self._write(self._text())
+
+    def _text(self) -> str:
+        share = self.done / self.expected if self.expected else 1.0
+        counts = f"{share:4.0%}  {self.done:,}/{self.expected:,} rows"
+        if not self.tty:
+            return f"  {self.table:<10} {counts}"
+        filled = int(share * self.WIDTH)
+        return f"  {self.table:<10} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {counts}"
+
+    def _write(self, text: str) -> None:
+        if not self.quiet:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+        self.last_line = time.monotonic()
+
+    def _end_table(self) -> None:
+        if self.table is None or self.table in self.finished:
+            return
+        self.finished.add(self.table)
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+        elif self.done >= self.expected:
+            self._write(self._text())
+
+    def close(self) -> None:
+        self._end_table()
