@@ -29,6 +29,7 @@ from console.screens.pending import MonitorScreen
 from console.widgets.header import HeaderState
 from stores import Settings, Stores, open_stores
 from stores.errors import StoreError
+from stores.transfer.switch import switchable_stores
 
 SLOW_PING_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 60.0
@@ -86,12 +87,15 @@ class LokstraConsole(App[int]):
 
     # -- header ---------------------------------------------------------------------------
     def header_state(self, screen: str = "") -> HeaderState:
-        if self.settings.use_postgres:
-            target = self.settings.connection()
+        """What the header shows, from the active engine (a live switch changes it)."""
+        active = self.stores.engine.current if self.stores is not None else None  # type: ignore[attr-defined]
+        target = getattr(active, "target", None) if active is not None else (
+            self.settings.connection() if self.settings.use_postgres else None)
+        if target is not None:
             backend, where = "POSTGRES", f"{target.user}@{target.host}/{target.database}"
         else:
             backend, where = "MEMORY", "demo data" if self.settings.demo_data else ""
-        rtt_ms = self.rtt * 1000 if self.rtt is not None and self.settings.use_postgres else None
+        rtt_ms = self.rtt * 1000 if self.rtt is not None and target is not None else None
         return HeaderState(backend=backend, target=where, profile=self.profile_name, environment=self.environment,
                            health=self.health, rtt_ms=rtt_ms, read_only=self.settings.read_only, screen=screen)
 
@@ -108,11 +112,15 @@ class LokstraConsole(App[int]):
     @work(exclusive=True, group="backend", exit_on_error=False)
     async def open_backend(self) -> None:
         try:
-            stores = await open_stores(self.settings)
+            stores = await self._open()
         except StoreError as exc:
             self.post_message(self.BackendFailed(str(exc)))
             return
         self.post_message(self.BackendOpened(stores))
+
+    async def _open(self) -> Stores:
+        """The stores every screen uses: switchable, so the Backend screen can move the data live."""
+        return switchable_stores(await open_stores(self.settings), write_wait=self.config.write_wait)
 
     @on(BackendOpened)
     def _backend_opened(self, message: BackendOpened) -> None:
@@ -149,7 +157,7 @@ class LokstraConsole(App[int]):
     async def reopen_backend(self) -> None:
         old = self.stores
         try:
-            stores = await open_stores(self.settings)
+            stores = await self._open()
         except StoreError as exc:
             self.post_message(self.BackendFailed(str(exc)))
             return
