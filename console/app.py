@@ -99,6 +99,16 @@ class LokstraConsole(App[int]):
         return HeaderState(backend=backend, target=where, profile=self.profile_name, environment=self.environment,
                            health=self.health, rtt_ms=rtt_ms, read_only=self.settings.read_only, screen=screen)
 
+    def active_settings(self) -> Settings:
+        """The settings of the engine in use: after a live switch they differ from the
+        ones the console started with."""
+        active = self.stores.engine.current if self.stores is not None else None  # type: ignore[attr-defined]
+        if active is None:
+            return self.settings
+        if active.backend == "postgres":
+            return getattr(active, "settings", None) or self.settings
+        return self.settings.model_copy(update={"use_postgres": False}) if self.settings.use_postgres else self.settings
+
     def refresh_header(self) -> None:
         if isinstance(self.screen, ConsoleScreen):
             self.screen.refresh_header()
@@ -164,6 +174,14 @@ class LokstraConsole(App[int]):
         if old is not None:
             await old.close()
         self.post_message(self.BackendOpened(stores))
+
+    def retry_backend_now(self) -> None:
+        """Open the backend at once (e.g. right after migrating a fresh database) instead of
+        waiting for the back-off timer; the pending timer is cancelled so only one opens."""
+        if self._health_timer is not None:
+            self._health_timer.stop()
+        self._backoff = self.config.health_interval
+        self.open_backend()
 
     # -- health ----------------------------------------------------------------------------
     def _arm_health(self, delay: float) -> None:

@@ -59,9 +59,11 @@ def row_model(spec: TableSpec, record: asyncpg.Record) -> Record:
 class PostgresEngine:
     backend = "postgres"
 
-    def __init__(self, pool: asyncpg.Pool, target: ConnectionTarget) -> None:
+    def __init__(self, pool: asyncpg.Pool, target: ConnectionTarget, settings: Settings | None = None) -> None:
         self.pool = pool
         self.target = target
+        self.settings = settings
+        """The settings this engine was opened with (the console shows and reuses them)."""
 
     @classmethod
     async def open(cls, settings: Settings) -> PostgresEngine:
@@ -77,7 +79,7 @@ class PostgresEngine:
             )
         except Exception as exc:
             raise cls._unavailable(exc, target) from None
-        engine = cls(pool, target)
+        engine = cls(pool, target, settings)
         try:
             await engine.check_schema()
         except BaseException:
