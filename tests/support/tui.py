@@ -4,6 +4,9 @@ from __future__ import annotations
 import html
 import re
 
+from collections.abc import Callable
+from typing import Any
+
 from textual.app import App
 
 _TEXT = re.compile(r'<text[^>]*clip-path="url\(#[^)]*-line-(\d+)\)"[^>]*>(.*?)</text>', re.S)
@@ -19,3 +22,12 @@ def screen_lines(app: App) -> list[str]:
 
 def screen_text(app: App) -> str:
     return "\n".join(screen_lines(app))
+
+
+async def until(pilot: Any, condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Wait for ``condition`` (not a fixed sleep); fail with the screen's text if it never holds."""
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"{what} never happened; the screen shows:\n{screen_text(pilot.app)}")

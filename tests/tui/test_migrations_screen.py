@@ -19,18 +19,10 @@ from migrations.lock import lock_key
 from stores import Settings
 from tests.conftest import pg_settings
 from tests.support.migrations_helpers import copy_migrations, fetch, schema_exists, write_migration
-from tests.support.tui import screen_lines, screen_text
+from tests.support.tui import screen_lines, screen_text, until
 
 SIZE = (80, 24)
 APP_TABLES = {"tenants", "apps", "branches", "users", "user_apps", "app_keys"}
-
-
-async def until(pilot, condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"{what} never happened; the screen shows:\n{screen_text(pilot.app)}")
 
 
 def summary(app: LokstraConsole) -> str:
