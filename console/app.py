@@ -26,6 +26,7 @@ from console.screens.backend import BackendScreen
 from console.screens.connection import ConnectionScreen
 from console.screens.migrations import MigrationsScreen
 from console.screens.pending import MonitorScreen
+from console.screens.quit import QuitModal, snapshot_path
 from console.widgets.header import HeaderState
 from stores import Settings, Stores, open_stores
 from stores.errors import StoreError
@@ -153,27 +154,54 @@ class LokstraConsole(App[int]):
 
     def connect_to(self, settings: Settings, *, profile: str | None = None, environment: str | None = None) -> None:
         """Reconnect the console to other stores (no data moves: that is the Backend
-        screen's switch). The old stores are closed once the new ones are open."""
+        screen's switch). Until the new stores are open the console stays on the old
+        ones; if they cannot be opened it says why and stays there."""
         if self.config.profile(profile) is not None and environment is None:
             environment = self.config.profile(profile).environment  # type: ignore[union-attr]
-        self.settings = settings
-        self.profile_name = profile
-        self.environment = environment
-        self.health = "connecting"
-        self.refresh_header()
-        self.reopen_backend()
+        self.reopen_backend(settings, profile, environment)
+
+    class Reconnected(Message):
+        def __init__(self, stores: Stores, settings: Settings, profile: str | None, environment: str | None) -> None:
+            self.stores = stores
+            self.settings = settings
+            self.profile = profile
+            self.environment = environment
+            super().__init__()
+
+    class ReconnectFailed(Message):
+        def __init__(self, target: str, text: str) -> None:
+            self.target = target
+            self.text = text
+            super().__init__()
 
     @work(exclusive=True, group="backend", exit_on_error=False)
-    async def reopen_backend(self) -> None:
-        old = self.stores
+    async def reopen_backend(self, settings: Settings, profile: str | None, environment: str | None) -> None:
         try:
-            stores = await self._open()
+            stores = switchable_stores(await open_stores(settings), write_wait=self.config.write_wait)
         except StoreError as exc:
-            self.post_message(self.BackendFailed(str(exc)))
+            where = settings.connection().display() if settings.use_postgres else "memory"
+            self.post_message(self.ReconnectFailed(where, str(exc)))
             return
+        self.post_message(self.Reconnected(stores, settings, profile, environment))
+
+    @on(Reconnected)
+    async def _reconnected(self, message: Reconnected) -> None:
+        old = self.stores
+        self.settings, self.profile_name, self.environment = message.settings, message.profile, message.environment
+        self._backend_opened(self.BackendOpened(message.stores))
+        if isinstance(self.screen, ConsoleScreen):
+            where = message.settings.connection().display() if message.settings.use_postgres else "memory"
+            self.screen.reconnect_finished(where, None)
         if old is not None:
             await old.close()
-        self.post_message(self.BackendOpened(stores))
+
+    @on(ReconnectFailed)
+    def _reconnect_failed(self, message: ReconnectFailed) -> None:
+        still = "the previous backend" if self.stores is not None else "no backend"
+        self.notify(f"{message.text}\nThe console stays on {still}.", title=f"Cannot connect to {message.target}",
+                    severity="error", timeout=15)
+        if isinstance(self.screen, ConsoleScreen):
+            self.screen.reconnect_finished(message.target, message.text)
 
     def retry_backend_now(self) -> None:
         """Open the backend at once (e.g. right after migrating a fresh database) instead of
@@ -230,6 +258,38 @@ class LokstraConsole(App[int]):
         yield from super().get_system_commands(screen)
         for name, (title, _) in SCREENS.items():
             yield SystemCommand(f"Go to {title}", f"switch to the {name} screen", lambda name=name: self.switch_mode(name))
+
+    # -- quit: memory changes no snapshot holds are not lost silently (console/screens/quit.py) --
+    memory_saved_at_changes: int = 0
+    """``MemoryEngine.changes`` of ``memory_saved_engine`` when its data was last saved
+    (the start, an export, an import, a switch that copied it from PostgreSQL)."""
+    memory_saved_engine: object | None = None
+    """The memory engine that count belongs to (None: the one the console started with)."""
+
+    def mark_memory_saved(self, engine: object, changes: int) -> None:
+        self.memory_saved_engine, self.memory_saved_at_changes = engine, changes
+
+    def unsaved_memory_changes(self) -> tuple[object | None, int]:
+        """The active memory engine and how many of its changes no snapshot holds (0 on PostgreSQL)."""
+        engine = getattr(self.stores.engine, "current", None) if self.stores is not None else None
+        changes = getattr(engine, "changes", None) if getattr(engine, "backend", "") == "memory" else None
+        if changes is None:
+            return None, 0
+        saved = self.memory_saved_engine
+        base = self.memory_saved_at_changes if saved is None or saved is engine else 0
+        return engine, max(changes - base, 0)
+
+    async def action_quit(self) -> None:
+        if isinstance(self.screen, QuitModal):
+            return  # the dialog is asking already: it answers with its own buttons
+        engine, unsaved = self.unsaved_memory_changes()
+        if not unsaved:
+            self.exit()
+            return
+        folder = getattr(self.config, "report_dir", None)
+        self.push_screen(QuitModal(engine, unsaved, snapshot_path(folder)),
+                         lambda leave: self.exit() if leave else None)
+    # -- end of quit ----------------------------------------------------------------------------
 
     async def on_unmount(self) -> None:
         if self.stores is not None:

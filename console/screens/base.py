@@ -37,3 +37,7 @@ class ConsoleScreen(Screen[None]):
 
     def stores_ready(self) -> None:
         """Called when the stores are open (or were swapped): load what the screen shows."""
+
+    def reconnect_finished(self, target: str, problem: str | None) -> None:
+        """Called on the current screen when ``app.connect_to`` ended: ``problem`` is None on
+        success, else the diagnosis (the console stayed on its previous backend)."""

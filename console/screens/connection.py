@@ -25,7 +25,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.timer import Timer
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
@@ -301,7 +300,6 @@ class ConnectionScreen(ConsoleScreen):
         self.last_result: ProbeResult | None = None
         self.testing: ConnectionTarget | None = None
         self.connecting: Settings | None = None
-        self.connect_watch: Timer | None = None
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -476,34 +474,17 @@ class ConnectionScreen(ConsoleScreen):
         self.show_result(Text(f"Connecting the console to {settings.connection().display()} …\n", style="bold")
                          + Text(CONNECT_NOTE, style="dim"))
         app.connect_to(settings, profile=name if same else None, environment=form.environment)
-        self._stop_watch()
-        self.connect_watch = self.set_interval(0.25, self._watch_connect)
 
-    def _watch_connect(self) -> None:
-        """Say so when the reconnect failed (the console keeps retrying by itself)."""
-        app = self.console
-        if self.connecting is None or app.settings is not self.connecting:
-            self._stop_watch()
-        elif app.health == "down":
-            self._stop_watch()
-            self.connecting = None
-            where = app.settings.connection().display()
-            self.show_result(Text(f"✖ The console cannot use {where}:\n", style="bold red")
-                             + Text(f"{app.problem or 'the backend is down'}\n")
-                             + Text("It retries by itself; Test shows more.", style="dim"))
-
-    def _stop_watch(self) -> None:
-        if self.connect_watch is not None:
-            self.connect_watch.stop()
-            self.connect_watch = None
-
-    def stores_ready(self) -> None:
-        if self.connecting is not None and self.console.settings is self.connecting:
-            self.connecting = None
-            self._stop_watch()
-            where = self.console.settings.connection().display()
-            self.show_result(Text(f"✔ The console now uses {where}.\n", style="bold green")
+    def reconnect_finished(self, target: str, problem: str | None) -> None:
+        if self.connecting is None:
+            return
+        self.connecting = None
+        if problem is None:
+            self.show_result(Text(f"✔ The console now uses {target}.\n", style="bold green")
                              + Text("Browse (3) shows its data.", style="dim"))
+        else:
+            self.show_result(Text(f"✖ Cannot use {target}:\n", style="bold red") + Text(f"{problem}\n")
+                             + Text("The console stays on its previous backend; Test shows more.", style="dim"))
 
     # -- Save profile ----------------------------------------------------------------------
     def action_save_profile(self) -> None:

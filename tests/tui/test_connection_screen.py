@@ -144,9 +144,10 @@ async def test_a_refused_port_shows_the_diagnosis_and_fix_on_test_and_on_connect
 
         screen.query_one("#connect").focus()
         await pilot.press("enter")  # the Connect button
-        await until(pilot, lambda: "cannot use nobody@127.0.0.1" in panel(app), "the failed connect on the panel")
-        assert "Connection refused" in panel(app) and "retries by itself" in panel(app)
-        assert app.health == "down" and "down" in header(app)
+        await until(pilot, lambda: "stays on its previous backend" in panel(app), "the failed connect on the panel")
+        assert "Cannot use nobody@127.0.0.1" in panel(app) and "Connection refused" in panel(app)
+        assert app.health == "ok" and "MEMORY" in header(app), "a failed connect leaves the console where it was"
+        assert app.stores is not None and app.stores.backend == "memory"
         assert TYPED_SECRET not in screen_text(app) and TYPED_SECRET not in notifications(app)
 
 
