@@ -1,9 +1,1057 @@
+"""Backend: memory and PostgreSQL side by side, the live switch, the rollback drill, snapshot files.
+
+The table shows the row count of every table on both backends, the active one marked. The
+active side is read through the console's stores; the other side is whatever the console
+holds besides: on PostgreSQL, the memory engine the last switch left behind (or none); on
+memory, the configured PostgreSQL target (the console's own settings, else the active
+profile, else DB_* / DATABASE_URL), opened in a worker when the screen is shown (with a
+short timeout) or when the operator asks. A server that cannot be reached shows its
+diagnosis in that column.
+
+``s`` switches live (memory ⇄ PostgreSQL) after a confirmation that starts on "No"; a
+non-empty PostgreSQL target is replaced (truncate and load in one transaction) only when
+the operator says so (and types the profile name in production). A progress bar per table
+follows the copy; the switch's own verification is shown, and ``v`` compares the two sides'
+digests on demand. ``d`` runs the rollback drill from PostgreSQL and shows its report
+(saved as JSON). ``e`` / ``i`` export the memory backend to a snapshot file / replace it
+from one. Escape cancels what runs: a cancelled switch leaves the active backend as it was.
+
+Every database call runs in a worker that only posts messages; the handlers own the
+widgets and the engines the screen keeps. In read-only mode the actions that write
+(switch, drill, import) are left out of the bindings and the footer.
+"""
 from __future__ import annotations
 
-from console.screens.pending import PendingScreen
+import asyncio
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import ValidationError
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingsMap
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, Label, ProgressBar, Static
+from textual.worker import Worker, WorkerState
+
+from console.actions import ActionSpec, bindings
+from console.commands.drill import ENVIRONMENT_VARIABLE
+from console.screens.base import ConsoleScreen
+from console.screens.confirm import ConfirmModal
+from console.screens.quit import export_problem, snapshot_path
+from stores.errors import StoreError
+from stores.memory.engine import MemoryEngine
+from stores.postgres.diagnose import diagnose, scrub
+from stores.settings import Settings
+from stores.tables import ALL_TABLES
+from stores.transfer.copy import table_digests
+from stores.transfer.drill import DEFAULT_WORKLOAD, DrillReport, DrillStep, is_production, run_drill
+from stores.transfer.snapshot_file import MemoryTransfer, export_memory, import_memory
+from stores.transfer.switch import SwitchError, SwitchReport
+
+BACKEND_ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("backend.switch", "s", "switch", "Switch", writes=True),
+    ActionSpec("backend.drill", "d", "drill", "Drill", writes=True),
+    ActionSpec("backend.verify", "v", "verify", "Verify"),
+    ActionSpec("backend.export", "e", "export", "Export"),
+    ActionSpec("backend.import", "i", "import_snapshot", "Import", writes=True),
+    ActionSpec("backend.refresh", "r", "refresh", "Refresh", show=False),
+    ActionSpec("backend.report", "o", "report", "Report"),
+    ActionSpec("backend.cancel", "escape", "cancel", "Cancel"),
+)
+ACTION_NAMES = frozenset(spec.action for spec in BACKEND_ACTIONS)
+TABLES = [spec.name for spec in ALL_TABLES]
+STEP_WIDTH = 26
+"""The drill report's step column (the highlighted step's full name shows below the table)."""
+QUICK_OPEN_SECONDS = 3.0
+"""How long opening the PostgreSQL side may take when the screen is shown (not asked for)."""
 
 
-class BackendScreen(PendingScreen):
+# ----- what the screen works with ----------------------------------------------------------
+
+def postgres_settings(app: Any) -> Settings | None:
+    """The PostgreSQL database this console switches to: its own settings when it was opened
+    on PostgreSQL, else the active profile, else DB_* / DATABASE_URL of the environment and
+    .env; None when none is set. Raises pydantic's ``ValidationError`` for malformed settings."""
+    if app.settings.use_postgres:
+        return app.settings
+    profile = app.config.profile()
+    if profile is not None:
+        return profile.store_settings(read_only=app.settings.read_only)
+    found = Settings()
+    if not (found.use_postgres or found.database_url or found.db_host or found.db_name):
+        return None
+    return found.model_copy(update={"use_postgres": True, "read_only": found.read_only or app.settings.read_only})
+
+
+def problem_text(exc: BaseException, settings: Settings | None = None) -> str:
+    """``exc`` in words for the screen: the store layer's message or a diagnosis; never a secret."""
+    if isinstance(exc, StoreError):
+        return str(exc)
+    secrets: list[str] = []
+    where = None
+    if settings is not None:
+        target = settings.connection()
+        secrets, where = target.secrets(), target.display()
+    found = diagnose(exc, where, secrets)
+    return str(found) if found is not None else scrub(f"{type(exc).__name__}: {exc}", secrets)
+
+
+async def open_postgres(settings: Settings, seconds: float) -> Any:
+    """A ``PostgresEngine`` on ``settings``, or the diagnosis (``BackendUnavailable``) within ``seconds``."""
+    from stores.postgres.engine import PostgresEngine
+
+    async with asyncio.timeout(seconds):
+        return await PostgresEngine.open(settings)
+
+
+async def table_counts(engine: Any) -> dict[str, int]:
+    """Rows of every table, from one consistent snapshot of ``engine``."""
+    async with engine.snapshot() as reader:
+        return {spec.name: await reader.count(spec) for spec in ALL_TABLES}
+
+
+def count_cell(counts: dict[str, int] | None, table: str | None) -> str:
+    if counts is None:
+        return "—"
+    return f"{(sum(counts.values()) if table is None else counts[table]):,}"
+
+
+def clock() -> str:
+    return datetime.now().strftime("%H:%M:%S")
+
+
+def short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# ----- modals --------------------------------------------------------------------------------
+
+class PathModal(ModalScreen[str | None]):
+    """Ask for a file path (Enter goes on, Escape cancels)."""
+
+    DEFAULT_CSS = """
+    PathModal { align: center middle; }
+    PathModal > Vertical { width: 76; height: auto; border: round $accent; background: $surface; padding: 0 1; }
+    PathModal .title { text-style: bold; }
+    PathModal .hint { color: $text-muted; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="path.cancel")]
+
+    def __init__(self, title: str, path: str, hint: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.path = path
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text, classes="title")
+            yield Input(self.path, id="path")
+            yield Static(f"{self.hint}\nEnter: go on · Escape: cancel", classes="hint")
+
+    @on(Input.Submitted, "#path")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def step_digests(step: DrillStep) -> str:
+    if not step.digests:
+        return ""
+    return " · ".join(f"{name} {value['rows']:,} {value['digest'][:8]}" for name, value in step.digests.items())
+
+
+class DrillReportModal(ModalScreen[None]):
+    """The drill's report: a row per step (time, rows, state of the digests, write pause),
+    the highlighted step's detail and digests, and where the JSON report is."""
+
+    DEFAULT_CSS = """
+    DrillReportModal { align: center middle; }
+    DrillReportModal > Vertical { width: 78; height: auto; max-height: 23; border: round $accent;
+                                  background: $surface; padding: 0 1; }
+    DrillReportModal #steps { height: auto; max-height: 13; }
+    DrillReportModal #step-detail { height: auto; max-height: 3; color: $text-muted; }
+    DrillReportModal #summary { height: auto; max-height: 4; }
+    """
+    BINDINGS = [Binding("escape,q", "close", "Close", id="drill-report.close")]
+
+    def __init__(self, report: DrillReport, path: Path | None) -> None:
+        super().__init__()
+        self.report = report
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        report = self.report
+        verdict = Text("passed", style="bold green") if report.ok else Text("FAILED", style="bold red")
+        environment = f" ({report.environment})" if report.environment else ""
+        with Vertical():
+            yield Static(Text.assemble((f"Rollback drill {report.run_id} on {report.target}{environment}: ", "bold"),
+                                       verdict, f" in {report.seconds:.1f} s"), id="verdict")
+            table: DataTable[str | Text] = DataTable(id="steps", cursor_type="row", zebra_stripes=True)
+            for label, width in (("step", STEP_WIDTH), ("ok", 4), ("time", 6), ("rows", 6), ("state", 12),
+                                 ("pause", 6)):
+                table.add_column(label, width=width, key=label)
+            yield table
+            yield Static("", id="step-detail")
+            yield Static(self._summary(), id="summary")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#steps", DataTable)
+        for number, step in enumerate(self.report.steps):
+            table.add_row(
+                short(step.name, STEP_WIDTH),
+                Text("ok", style="green") if step.ok else Text("FAIL", style="bold red"),
+                f"{step.seconds:.2f}s",
+                f"{step.rows:,}" if step.rows is not None else "",
+                step.state or "",
+                f"{step.write_pause_seconds:.3f}s" if step.write_pause_seconds is not None else "",
+                key=str(number),
+            )
+        table.focus()
+        self._show_step()
+
+    def _summary(self) -> Text:
+        report = self.report
+        text = Text()
+        if report.workload_tenant:
+            kept = "kept in the database" if report.keep_workload else "removed afterwards"
+            text.append(f"workload: {report.workload_writes} writes in tenant {report.workload_tenant} ({kept})\n")
+        if report.failure:
+            text.append(f"failure: {report.failure}\n", style="red")
+        text.append(f"backend at the end: {report.active_backend} · ")
+        text.append(f"report: {self.path}" if self.path else "report not saved", style="bold")
+        return text
+
+    @on(DataTable.RowHighlighted)
+    def _show_step(self) -> None:
+        table = self.query_one("#steps", DataTable)
+        if not self.report.steps:
+            return
+        step = self.report.steps[min(table.cursor_row, len(self.report.steps) - 1)]
+        digests = step_digests(step)
+        self.query_one("#step-detail", Static).update(
+            Text(f"{step.name}: {step.detail}" + (f"\n{digests}" if digests else "")))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+# ----- the screen ------------------------------------------------------------------------------
+
+@dataclass
+class Side:
+    """What one column of the table shows."""
+
+    counts: dict[str, int] | None = None
+    problem: str | None = None
+
+
+class BackendScreen(ConsoleScreen):
     TITLE_TEXT = "backend"
-    FEATURE = "Backend: switch between memory and PostgreSQL, rollback drills."
-    HELP = "arrives with the console issue; `lokstra-console copy` works today."
+    HELP = (
+        "Both backends side by side: the row count of every table, the active one marked. On memory, "
+        "the PostgreSQL column is the configured target (the console's settings, the active profile or "
+        "DB_* / DATABASE_URL); on PostgreSQL, the memory column is what the last switch left behind.\n\n"
+        "s switches live: the active backend is copied into the other inside one transaction, verified "
+        "by row counts and digests, and made active; writes wait meanwhile. A PostgreSQL target that "
+        "holds data is replaced only if you confirm (in production: type the profile name). Escape "
+        "cancels a running switch, which leaves the active backend as it was.\n"
+        "d runs the rollback drill (from PostgreSQL: → memory, a workload, → PostgreSQL, verified at every "
+        "step) and shows its report; o reopens it; the JSON report is saved in the current directory.\n"
+        "v compares the digests of both sides. e exports the memory backend to a snapshot file (0600: it "
+        "holds tenants' DSNs); i replaces the memory backend by a snapshot file. r reloads.\n"
+        "Read-only mode leaves out s, d and i."
+    )
+    BINDINGS = bindings(BACKEND_ACTIONS)
+    REPORT_DIR: ClassVar[Path | None] = None
+    """Where drill reports and snapshot files go by default (None: ``config.report_dir`` or here)."""
+    DEFAULT_CSS = """
+    BackendScreen #sides { height: auto; padding: 0 1; }
+    BackendScreen #target { height: auto; max-height: 3; padding: 0 1; }
+    BackendScreen #digests { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    BackendScreen #status { height: auto; max-height: 3; padding: 0 1; }
+    BackendScreen #progress { height: auto; display: none; padding: 0 1; }
+    BackendScreen #progress-title { height: 1; text-style: bold; text-wrap: nowrap; text-overflow: ellipsis; }
+    BackendScreen .bar-row { height: 1; }
+    BackendScreen .bar-row Label { width: 11; }
+    BackendScreen .bar-row ProgressBar { width: 48; }
+    BackendScreen .bar-row .rows { width: 1fr; color: $text-muted; }
+    """
+
+    # -- messages (workers post them; the handlers below own the widgets and the engines) --
+    class SideOpened(Message):
+        def __init__(self, engine: Any) -> None:
+            self.engine = engine
+            super().__init__()
+
+    class SideFailed(Message):
+        def __init__(self, text: str) -> None:
+            self.text = text
+            super().__init__()
+
+    class CountsLoaded(Message):
+        def __init__(self, memory: Side, postgres: Side) -> None:
+            self.memory = memory
+            self.postgres = postgres
+            super().__init__()
+
+    class SwitchReady(Message):
+        def __init__(self, target: Any, source_rows: int | None, target_counts: dict[str, int] | None) -> None:
+            self.target = target
+            self.source_rows = source_rows
+            self.target_counts = target_counts
+            super().__init__()
+
+    class Progressed(Message):
+        def __init__(self, step: str | None, table: str, done: int, expected: int) -> None:
+            self.step = step
+            self.table = table
+            self.done = done
+            self.expected = expected
+            super().__init__()
+
+    class SwitchEnded(Message):
+        def __init__(self, target: Any, report: SwitchReport | None, problem: str | None) -> None:
+            self.target = target
+            self.report = report
+            self.problem = problem
+            super().__init__()
+
+    class DrillStepped(Message):
+        def __init__(self, step: DrillStep) -> None:
+            self.step = step
+            super().__init__()
+
+    class DrillEnded(Message):
+        def __init__(self, postgres: Any, report: DrillReport | None, path: Path | None, problem: str | None) -> None:
+            self.postgres = postgres
+            self.report = report
+            self.path = path
+            self.problem = problem
+            super().__init__()
+
+    class Verified(Message):
+        def __init__(self, differences: list[str] | None, problem: str | None) -> None:
+            self.differences = differences
+            self.problem = problem
+            super().__init__()
+
+    class TransferEnded(Message):
+        def __init__(self, kind: str, engine: Any, path: str, replace: bool, transfer: MemoryTransfer | None,
+                     problem: str | None) -> None:
+            self.kind = kind
+            self.engine = engine
+            self.path = path
+            self.replace = replace
+            self.transfer = transfer
+            self.problem = problem
+            super().__init__()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.all_bindings: BindingsMap | None = None
+        self.spare_memory: Any = None
+        """A memory engine that is not active: the one the last switch to PostgreSQL left behind."""
+        self.spare_postgres: Any = None
+        """A PostgreSQL engine that is not active: opened here, or left behind by a switch to memory."""
+        self.memory = Side()
+        self.postgres = Side()
+        self.digests = Text("digests: unknown (v compares both sides)", style="dim")
+        self.busy: str | None = None
+        self.drill_steps: list[DrillStep] = []
+        self.drill_run_id = ""
+        self.drill_postgres: Any = None
+        self.progress_step: str | None = None
+        self.last_report: tuple[DrillReport, Path | None] | None = None
+        self.last_snapshot: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield self.compose_header()
+        yield Static("", id="sides")
+        yield Static("", id="target")
+        yield Static(self.digests, id="digests")
+        yield Static("", id="status")
+        with Vertical(id="progress"):
+            yield Static("", id="progress-title")
+            for table in TABLES:
+                with Horizontal(classes="bar-row"):
+                    yield Label(table)
+                    yield ProgressBar(total=1, show_eta=False, id=f"bar-{table}")
+                    yield Static("", classes="rows", id=f"rows-{table}")
+        yield self.compose_footer()
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def active(self) -> Any:
+        """The engine the console's stores use now (None before they are open)."""
+        stores = self.console.stores
+        return getattr(stores.engine, "current", stores.engine) if stores is not None else None
+
+    @property
+    def active_backend(self) -> str:
+        active = self.active
+        return active.backend if active is not None else self.console.settings.backend
+
+    def side_engines(self) -> tuple[Any, Any]:
+        """(memory engine, PostgreSQL engine) of the two columns; None where there is none."""
+        active = self.active
+        if active is None:
+            return None, None
+        if active.backend == "memory":
+            return active, self.spare_postgres
+        return self.spare_memory, active
+
+    def on_mount(self) -> None:
+        self.all_bindings = self._bindings.copy()
+        self.sync_bindings()
+        self.show_sides()
+
+    def sync_bindings(self) -> None:
+        """Read-only mode (which a reconnect may change) leaves the writing actions out altogether."""
+        if self.all_bindings is None:
+            return
+        dropped = {spec.id for spec in BACKEND_ACTIONS if spec.writes} if self.console.settings.read_only else set()
+        self._bindings = BindingsMap.from_keys({
+            key: kept for key, group in self.all_bindings.key_to_bindings.items()
+            if (kept := [binding for binding in group if binding.id not in dropped])})
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":  # otherwise Escape is the console's "back"
+            return self.busy is not None
+        if self.busy is not None and action in ACTION_NAMES:  # one operation at a time: the footer says so
+            return False
+        if action == "drill":
+            return self.active_backend == "postgres"
+        if action in ("export", "import_snapshot"):
+            return self.active_backend == "memory"
+        if action == "report":
+            return self.last_report is not None
+        return True
+
+    def _may(self, spec_id: str) -> bool:
+        """Whether an action may start now (a keymap or the palette cannot get round read-only)."""
+        spec = next(s for s in BACKEND_ACTIONS if s.id == spec_id)
+        if spec.writes and self.console.settings.read_only:
+            return False
+        if self.console.stores is None:
+            self.notify("The backend is not open yet.", severity="warning")
+            return False
+        if self.busy is not None:
+            self.notify(f"A {self.busy} is running: wait for it, or press Escape to cancel it.", severity="warning")
+            return False
+        return True
+
+    def _set_busy(self, what: str | None) -> None:
+        self.busy = what
+        self.refresh_bindings()
+
+    # -- loading ------------------------------------------------------------------------------
+    def on_screen_resume(self) -> None:
+        self.sync_bindings()
+        super().on_screen_resume()
+
+    def stores_ready(self) -> None:
+        self.sync_bindings()
+        self._reconcile()
+        self.show_sides()
+        if self.busy is not None:
+            return
+        self.load_counts()
+        if self.active_backend == "memory" and self.spare_postgres is None:
+            self.open_postgres_side(QUICK_OPEN_SECONDS)
+
+    def action_refresh(self) -> None:
+        if self.busy is not None:
+            return
+        self._reconcile()
+        self.load_counts()
+        if self.active_backend == "memory" and self.spare_postgres is None:
+            self.open_postgres_side(None)
+
+    def _reconcile(self) -> None:
+        """Keep the spare engines consistent with the active one (a reconnect may have changed it)."""
+        active = self.active
+        if active is None:
+            return
+        if active.backend == "memory":
+            self.spare_memory = None
+        elif self.spare_postgres is not None and self.spare_postgres is not active:
+            self._close(self.spare_postgres)
+            self.spare_postgres = None
+        if active.backend == "memory" and self.spare_postgres is not None:
+            try:
+                wanted = postgres_settings(self.console)
+            except ValidationError:
+                wanted = None
+            if wanted is None or wanted.connection().display() != self.spare_postgres.target.display():
+                self._close(self.spare_postgres)  # the configured target changed
+                self.spare_postgres = None
+
+    def _close(self, engine: Any) -> None:
+        if engine is not None and engine is not self.active:
+            self.close_engine(engine)
+
+    @work(group="backend-close", exit_on_error=False)
+    async def close_engine(self, engine: Any) -> None:
+        try:
+            await engine.close()
+        except Exception:  # closing a pool whose server is gone: nothing left to do
+            pass
+
+    async def on_unmount(self) -> None:
+        for engine in (self.spare_postgres, self.spare_memory):
+            if engine is not None and engine is not self.active:
+                try:
+                    await engine.close()
+                except Exception:
+                    pass
+
+    @work(exclusive=True, group="backend-counts", exit_on_error=False)
+    async def load_counts(self) -> None:
+        sides = []
+        for engine in self.side_engines():
+            if engine is None:
+                sides.append(Side())
+                continue
+            try:
+                sides.append(Side(await table_counts(engine)))
+            except Exception as exc:  # shown in the column, never a traceback
+                sides.append(Side(None, problem_text(exc, getattr(engine, "settings", None))))
+        self.post_message(self.CountsLoaded(*sides))
+
+    async def _reach_postgres(self, seconds: float | None) -> Any:
+        """The configured PostgreSQL engine, or None after posting why it cannot be had."""
+        try:
+            settings = postgres_settings(self.console)
+        except ValidationError as exc:  # never echo the input: it may hold a password
+            fields = ", ".join(".".join(map(str, e["loc"])) or "settings" for e in exc.errors())
+            self.post_message(self.SideFailed(f"The PostgreSQL settings are invalid ({fields})."))
+            return None
+        if settings is None:
+            self.post_message(self.SideFailed(
+                "No PostgreSQL target is configured: set DB_HOST / DB_NAME (or DATABASE_URL), or choose "
+                "a profile on the Connection screen (1)."))
+            return None
+        try:
+            return await open_postgres(settings, seconds or settings.connect_timeout + 5)
+        except Exception as exc:
+            self.post_message(self.SideFailed(problem_text(exc, settings)))
+            return None
+
+    @work(exclusive=True, group="backend-pg", exit_on_error=False)
+    async def open_postgres_side(self, seconds: float | None) -> None:
+        engine = await self._reach_postgres(seconds)
+        if engine is not None:
+            self.post_message(self.SideOpened(engine))
+
+    @on(SideOpened)
+    def _side_opened(self, message: SideOpened) -> None:
+        if self.active_backend != "memory":
+            self._close(message.engine)
+            return
+        if self.spare_postgres is not None and self.spare_postgres is not message.engine:
+            self._close(self.spare_postgres)
+        self.spare_postgres = message.engine
+        self.postgres = Side()
+        self.show_sides()
+        self.load_counts()
+
+    @on(SideFailed)
+    def _side_failed(self, message: SideFailed) -> None:
+        if self.busy == "prepare":
+            self._set_busy(None)
+            self.status(Text(f"Not switched: {message.text}", style="red"))
+        self.postgres = Side(None, message.text)
+        self.show_sides()
+
+    @on(CountsLoaded)
+    def _counts_loaded(self, message: CountsLoaded) -> None:
+        self.memory = message.memory
+        if message.postgres.counts is not None or message.postgres.problem is not None or self.spare_postgres \
+                or self.active_backend == "postgres":
+            self.postgres = message.postgres
+        self.show_sides()
+
+    # -- showing -----------------------------------------------------------------------------
+    def show_sides(self) -> None:
+        if not self.is_mounted:
+            return
+        active = self.active_backend
+        memory_engine, postgres_engine = self.side_engines()
+        table = Table(box=None, padding=(0, 0, 0, 2), pad_edge=False, show_edge=False, header_style="bold")
+        table.add_column("table", min_width=9)
+        labels = [Text("")]
+        for backend, engine in (("memory", memory_engine), ("postgres", postgres_engine)):
+            title = Text(backend.upper(), style="bold reverse" if backend == active else "bold")
+            title.append(" ◀ active" if backend == active else "", style="bold green")
+            table.add_column(title, justify="right", min_width=20 if backend == "memory" else 34)
+            labels.append(Text(short(self._side_label(backend, engine), 34), style="dim"))
+        table.add_row(*labels)
+        for name in (*TABLES, None):
+            table.add_row(Text(name or "total", style="" if name else "bold"),
+                          *(self._cell(side, engine, name) for side, engine in
+                            ((self.memory, memory_engine), (self.postgres, postgres_engine))))
+        self.query_one("#sides", Static).update(table)
+        problem = self.postgres.problem if postgres_engine is None or self.postgres.counts is None else None
+        if self.memory.problem:
+            problem = f"memory: {self.memory.problem}"
+        self.query_one("#target", Static).update(Text(problem or "", style="red"))
+        self.query_one("#digests", Static).update(self.digests)
+
+    def _side_label(self, backend: str, engine: Any) -> str:
+        if backend == "postgres":
+            if engine is not None:
+                return engine.target.display()
+            return "not open" if self.postgres.problem is None else "unavailable"
+        if engine is None:
+            return "empty: none kept"
+        if engine is self.active:
+            return "demo data" if self.console.settings.demo_data and engine.changes == 0 else "in this console"
+        return "left by the last switch"
+
+    @staticmethod
+    def _cell(side: Side, engine: Any, table: str | None) -> Text:
+        if engine is None:
+            return Text("—", style="dim")
+        if side.counts is None:
+            return Text("?" if side.problem else "…", style="dim")
+        return Text(count_cell(side.counts, table), style="bold" if table is None else "")
+
+    def status(self, text: Text | str) -> None:
+        self.query_one("#status", Static).update(text)
+
+    def _set_digests(self, text: Text) -> None:
+        self.digests = text
+        self.query_one("#digests", Static).update(text)
+
+    def _unknown_digests(self) -> None:
+        self._set_digests(Text("digests: unknown (v compares both sides)", style="dim"))
+
+    # -- progress ----------------------------------------------------------------------------
+    def _start_progress(self, title: str) -> None:
+        self.progress_step = None
+        self._reset_bars()
+        self.query_one("#progress-title", Static).update(f"{title} · Escape cancels")
+        self.query_one("#progress", Vertical).display = True
+
+    def _reset_bars(self) -> None:
+        for table in TABLES:
+            self.query_one(f"#bar-{table}", ProgressBar).update(total=1, progress=0)
+            self.query_one(f"#rows-{table}", Static).update("")
+
+    def _hook(self, step: str | None = None) -> Any:
+        """A ``progress(table, done, expected)`` callback for the copy: it only posts."""
+        return lambda table, done, expected: self.post_message(self.Progressed(step, table, done, expected))
+
+    def _drill_hook(self, step: str, table: str, done: int, expected: int) -> None:
+        self.post_message(self.Progressed(step, table, done, expected))
+
+    @on(Progressed)
+    def _progressed(self, message: Progressed) -> None:
+        if message.step is not None and message.step != self.progress_step:
+            self.progress_step = message.step
+            self._reset_bars()
+            self.query_one("#progress-title", Static).update(f"drill: {message.step} · Escape cancels")
+        self.query_one(f"#bar-{message.table}", ProgressBar).update(total=message.expected, progress=message.done)
+        self.query_one(f"#rows-{message.table}", Static).update(f"{message.done:,} / {message.expected:,}")
+
+    def _end_progress(self) -> None:
+        self.query_one("#progress", Vertical).display = False
+
+    # -- switch ----------------------------------------------------------------------------
+    def action_switch(self) -> None:
+        if not self._may("backend.switch"):
+            return
+        target = "PostgreSQL" if self.active_backend == "memory" else "memory"
+        self._set_busy("prepare")
+        self.status(Text(f"Preparing the switch to {target} …", style="italic"))
+        self.prepare_switch()
+
+    @work(exclusive=True, group="backend-pg", exit_on_error=False)
+    async def prepare_switch(self) -> None:
+        """Find (or open) the target and count what it holds, for the question to ask."""
+        active = self.active
+        try:
+            source_rows = sum((await table_counts(active)).values())
+        except Exception:
+            source_rows = None
+        if active.backend == "postgres":
+            self.post_message(self.SwitchReady(MemoryEngine(), source_rows, None))
+            return
+        engine = self.spare_postgres
+        if engine is None:
+            engine = await self._reach_postgres(None)
+            if engine is None:
+                return
+            self.post_message(self.SideOpened(engine))
+        try:
+            counts = await table_counts(engine)
+        except Exception as exc:
+            self.post_message(self.SideFailed(problem_text(exc, engine.settings)))
+            return
+        self.post_message(self.SwitchReady(engine, source_rows, counts))
+
+    @on(SwitchReady)
+    def _switch_ready(self, message: SwitchReady) -> None:
+        self._set_busy(None)
+        target = message.target
+        if target.backend == "postgres" and target is not self.spare_postgres:
+            self.status(Text("Not switched: the PostgreSQL side changed meanwhile; press s again.", style="red"))
+            return
+        source = self.active_backend
+        rows = f"{message.source_rows:,} rows" if message.source_rows is not None else "its rows"
+        held = sum(message.target_counts.values()) if message.target_counts else 0
+        typed = None
+        if target.backend == "memory":
+            question, yes = "Switch to memory?", "Switch"
+            body = Text(f"Copy PostgreSQL ({rows}) into a new in-memory backend, verify it and make it active. "
+                        "From then on the console's writes go to memory only: export a snapshot (e) or switch "
+                        "back before you quit. Writes wait while the copy runs.")
+        elif held:
+            where = target.target.display()
+            question, yes = f"PostgreSQL is not empty: replace its {held:,} rows?", "Replace and switch"
+            detail = ", ".join(f"{name} {count:,}" for name, count in message.target_counts.items() if count)
+            body = Text(f"{where} holds {detail}.\nThe switch truncates its six tables and loads the memory "
+                        f"backend ({rows}) in one transaction, verified before it commits; the rows there now "
+                        "are gone afterwards.")
+            typed = self._production_name(target)
+        else:
+            question, yes = "Switch to PostgreSQL?", "Switch"
+            body = Text(f"Copy the memory backend ({rows}) into {target.target.display()} (empty now) in one "
+                        "transaction, verify it and make it active. Writes wait while the copy runs.")
+        replace = bool(held)
+
+        def answered(yes_: bool | None) -> None:
+            if yes_:
+                self._start_switch(target, replace)
+            else:
+                self.status(Text(f"Not switched: {source} stays active.", style="dim"))
+
+        self.app.push_screen(ConfirmModal(question, body, yes=yes, type_to_confirm=typed), answered)
+
+    def _production_name(self, target: Any) -> str | None:
+        """What the operator types to touch a production database: the profile's name (else the database's)."""
+        if not is_production(self.environment):
+            return None
+        return self.console.profile_name or target.target.database
+
+    @property
+    def environment(self) -> str | None:
+        return self.console.environment or os.environ.get(ENVIRONMENT_VARIABLE) or None
+
+    def _start_switch(self, target: Any, replace: bool) -> None:
+        if self.busy is not None:
+            return
+        self._set_busy("switch")
+        what = f"switch {self.active_backend} → {target.backend}" + (" (replace)" if replace else "")
+        self._start_progress(what)
+        self.status(Text(f"Switching: {what} …", style="italic"))
+        self.run_switch(target, replace)
+
+    @work(exclusive=True, group="backend-op", exit_on_error=False)
+    async def run_switch(self, target: Any, replace: bool) -> None:
+        try:
+            report = await self.console.stores.engine.switch_to(  # type: ignore[union-attr, attr-defined]
+                target, replace=replace, progress=self._hook())
+        except SwitchError as exc:
+            self.post_message(self.SwitchEnded(target, exc.report, str(exc)))
+        except Exception as exc:  # unreachable in the preflight, and the like
+            self.post_message(self.SwitchEnded(target, None, problem_text(exc, getattr(target, "settings", None))))
+        else:
+            self.post_message(self.SwitchEnded(target, report, None))
+
+    @on(SwitchEnded)
+    def _switch_ended(self, message: SwitchEnded) -> None:
+        self._set_busy(None)
+        self._end_progress()
+        report = message.report
+        if report is not None and report.ok:
+            if report.target == "postgres":
+                self.spare_postgres, self.spare_memory = None, report.previous
+            else:
+                self.spare_memory, self.spare_postgres = None, report.previous
+                self.console.mark_memory_saved(message.target, message.target.changes)  # PostgreSQL holds the same
+            self.memory, self.postgres = Side(), Side()
+            self._set_digests(Text(f"digests: equal, verified by the switch at {clock()}", style="green"))
+            self.status(Text(
+                f"Switched {report.source} → {report.target}: {report.rows:,} rows in {report.seconds:.2f} s, "
+                f"writes paused {report.write_pause_seconds:.2f} s, copy verified.", style="bold green"))
+            self.console.refresh_header()
+            self.refresh_header()
+        else:
+            outcome = report.outcome if report is not None else "failed"
+            title = "Switch cancelled" if outcome == "cancelled" else "Not switched"
+            self.status(Text(f"{title}: {message.problem}. {self.active_backend} is the active backend.",
+                             style="bold yellow" if outcome == "cancelled" else "bold red"))
+            self._unknown_digests()
+        self.show_sides()
+        self.load_counts()
+
+    # -- drill ------------------------------------------------------------------------------
+    def action_drill(self) -> None:
+        if not self._may("backend.drill"):
+            return
+        active = self.active
+        if active.backend != "postgres":
+            self.notify("The drill starts from PostgreSQL: switch to it first (s).", severity="warning")
+            return
+        where = active.target.display()
+        typed = self._production_name(active)
+        environment = f" ({self.environment})" if self.environment else ""
+        body = Text(f"On {where}{environment}: switch PostgreSQL → memory, run a workload of "
+                    f"{DEFAULT_WORKLOAD} users on memory, switch back (truncate and reload the six tables in one "
+                    "transaction), verify every step by digests, then remove the workload. Writes other "
+                    "programs make meanwhile stop the drill before it truncates. Meant for staging.")
+        if typed:
+            body.append("\nThis database is marked production.", style="bold red")
+        question = "Run the rollback drill?" if not typed else "Run the rollback drill on PRODUCTION?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._start_drill(allow_production=typed is not None)
+            else:
+                self.status(Text("The drill did not run.", style="dim"))
+
+        self.app.push_screen(ConfirmModal(question, body, yes="Run drill", type_to_confirm=typed), answered)
+
+    def _chosen_dir(self) -> Path | None:
+        folder = self.REPORT_DIR or getattr(self.console.config, "report_dir", None)
+        return Path(folder).expanduser() if folder else None
+
+    def _report_dir(self) -> Path:
+        return self._chosen_dir() or Path.cwd()
+
+    def _start_drill(self, *, allow_production: bool) -> None:
+        if self.busy is not None:
+            return
+        self._set_busy("drill")
+        self.drill_steps = []
+        self.drill_run_id = uuid.uuid4().hex[:8]
+        self.drill_postgres = self.active
+        path = self._report_dir() / f"lokstra-drill-{datetime.now():%Y%m%d-%H%M%S}-{self.drill_run_id}.json"
+        self._start_progress("drill: preflight")
+        self.status(Text(f"Drill {self.drill_run_id} running …", style="italic"))
+        self.run_the_drill(path, allow_production)
+
+    @work(exclusive=True, group="backend-op", exit_on_error=False)
+    async def run_the_drill(self, path: Path, allow_production: bool) -> None:
+        postgres = self.drill_postgres
+        try:
+            report = await run_drill(
+                self.console.stores, workload=DEFAULT_WORKLOAD, environment=self.environment,
+                allow_production=allow_production, progress=self._drill_hook,
+                on_step=lambda step: self.post_message(self.DrillStepped(step)),
+                write_wait=self.console.config.write_wait, run_id=self.drill_run_id)
+        except Exception as exc:  # refused (production, read-only, schema), unreachable …
+            self.post_message(self.DrillEnded(postgres, None, None, problem_text(exc, postgres.settings)))
+            return
+        try:
+            saved: Path | None = report.save(path)
+            problem = None
+        except OSError as exc:
+            saved, problem = None, f"the report could not be saved to {path}: {exc.strerror or exc}"
+        self.post_message(self.DrillEnded(postgres, report, saved, problem))
+
+    @on(DrillStepped)
+    def _drill_stepped(self, message: DrillStepped) -> None:
+        self.drill_steps.append(message.step)
+        step = message.step
+        mark = Text("ok ", style="green") if step.ok else Text("FAILED ", style="bold red")
+        self.status(Text.assemble(f"Drill {self.drill_run_id}: step {len(self.drill_steps)} ", mark,
+                                  f"{step.name} ({step.seconds:.2f} s)"))
+
+    @on(DrillEnded)
+    def _drill_ended(self, message: DrillEnded) -> None:
+        self._set_busy(None)
+        self._end_progress()
+        self._after_drill(message.postgres)
+        report = message.report
+        if report is None:
+            self.status(Text(f"The drill did not run: {message.problem}", style="bold red"))
+        else:
+            self.last_report = (report, message.path)
+            verdict = "passed" if report.ok else f"FAILED: {report.failure}"
+            saved = f"report: {message.path}" if message.path else (message.problem or "")
+            self.status(Text(f"Drill {report.run_id} {verdict} ({len(report.steps)} steps, "
+                             f"{report.seconds:.1f} s) · {saved}", style="bold green" if report.ok else "bold red"))
+            self.app.push_screen(DrillReportModal(report, message.path))
+        self.refresh_bindings()
+
+    def _after_drill(self, postgres: Any) -> None:
+        """Where the drill left the console: a drill stopped on memory keeps PostgreSQL as the spare side."""
+        active = self.active
+        if active is not None and active is not postgres and active.backend == "memory":
+            self.spare_postgres, self.spare_memory = postgres, None
+        self.memory, self.postgres = Side(), Side()
+        self._unknown_digests()
+        self.console.refresh_header()
+        self.refresh_header()
+        self.show_sides()
+        self.load_counts()
+
+    def _drill_cancelled(self) -> None:
+        self._after_drill(self.drill_postgres)
+        done = {step.name for step in self.drill_steps if step.ok}
+        if self.active_backend == "memory":
+            where = ("the console stays on memory, where the drill's workload is; PostgreSQL was not written. "
+                     "Switch back with s (replace) or export with e.")
+        elif "switch memory → postgres (replace)" in done and "remove workload" not in done:
+            where = f"the console is on PostgreSQL; tenant drill-{self.drill_run_id} may remain there: delete it."
+        else:
+            where = "the console is on PostgreSQL, which the drill left as it was."
+        self.status(Text(f"Drill {self.drill_run_id} cancelled after {len(self.drill_steps)} step(s): {where}",
+                         style="bold yellow"))
+
+    def action_report(self) -> None:
+        if self.last_report is not None:
+            self.app.push_screen(DrillReportModal(*self.last_report))
+
+    # -- verify ------------------------------------------------------------------------------
+    def action_verify(self) -> None:
+        if not self._may("backend.verify"):
+            return
+        memory_engine, postgres_engine = self.side_engines()
+        if memory_engine is None or postgres_engine is None:
+            missing = "no memory engine is kept" if memory_engine is None else "the PostgreSQL side is not open"
+            self._set_digests(Text(f"digests: unknown ({missing})", style="yellow"))
+            return
+        self._set_busy("verification")
+        self._set_digests(Text("digests: reading both sides …", style="italic"))
+        self.verify_sides(memory_engine, postgres_engine)
+
+    @work(exclusive=True, group="backend-op", exit_on_error=False)
+    async def verify_sides(self, memory_engine: Any, postgres_engine: Any) -> None:
+        try:
+            mine = await table_digests(memory_engine)
+            theirs = await table_digests(postgres_engine)
+        except Exception as exc:
+            self.post_message(self.Verified(None, problem_text(exc, getattr(postgres_engine, "settings", None))))
+            return
+        self.post_message(self.Verified(
+            [f"{name} ({d.rows:,} / {theirs[name].rows:,} rows)" for name, d in mine.items()
+             if not d.same_as(theirs[name])], None))
+
+    @on(Verified)
+    def _verified(self, message: Verified) -> None:
+        self._set_busy(None)
+        if message.differences is None:
+            self._set_digests(Text(f"digests: unknown ({message.problem})", style="red"))
+        elif message.differences:
+            self._set_digests(Text(f"digests differ in {', '.join(message.differences)} (memory / postgres)",
+                                   style="bold red"))
+        else:
+            self._set_digests(Text(f"digests: verified equal at {clock()}", style="bold green"))
+
+    # -- snapshot files ----------------------------------------------------------------------
+    def action_export(self) -> None:
+        if not self._may("backend.export") or self.active_backend != "memory":
+            return
+        ask = PathModal("Export the memory backend to a snapshot file", snapshot_path(self._chosen_dir()),
+                        "Written with 0600: it holds tenants' DSNs, which may contain passwords.")
+        self.app.push_screen(ask, lambda path: self._start_transfer("export", path, False) if path else None)
+
+    def action_import_snapshot(self) -> None:
+        if not self._may("backend.import") or self.active_backend != "memory":
+            return
+
+        def chosen(path: str | None) -> None:
+            if not path:
+                return
+            rows = sum(self.memory.counts.values()) if self.memory.counts else None
+            body = Text(f"The memory backend's {f'{rows:,} ' if rows is not None else ''}rows are replaced by "
+                        f"those of {path}. The file is checked against its own counts and digests; on any "
+                        "problem memory stays as it is. Changes made since the last export are lost.")
+            self.app.push_screen(ConfirmModal("Replace the memory backend with the snapshot?", body, yes="Replace"),
+                                 lambda yes: self._start_transfer("import", path, True) if yes else None)
+
+        self.app.push_screen(PathModal("Import a snapshot file into the memory backend", self.last_snapshot or "./",
+                                       "A lokstra-console snapshot (.jsonl), e.g. one exported here."), chosen)
+
+    def _start_transfer(self, kind: str, path: str, replace: bool) -> None:
+        if self.busy is not None or self.active_backend != "memory":
+            return
+        if kind == "export" and not replace and Path(path).expanduser().exists():
+            self.app.push_screen(ConfirmModal(f"{path} exists: overwrite it?", yes="Overwrite"),
+                                 lambda yes: self._start_transfer("export", path, True) if yes else None)
+            return
+        self._set_busy(kind)
+        self._start_progress(f"{kind} {path}")
+        self.run_transfer(kind, self.active, path, replace)
+
+    @work(exclusive=True, group="backend-op", exit_on_error=False)
+    async def run_transfer(self, kind: str, engine: Any, path: str, replace: bool) -> None:
+        move = export_memory if kind == "export" else import_memory
+        try:
+            transfer = await move(engine, Path(path).expanduser(), replace=replace, progress=self._hook())
+        except Exception as exc:  # not a snapshot, damaged, unwritable …: the copy's message says which
+            self.post_message(self.TransferEnded(kind, engine, path, replace, None, export_problem(exc)))
+        else:
+            self.post_message(self.TransferEnded(kind, engine, path, replace, transfer, None))
+
+    @on(TransferEnded)
+    def _transfer_ended(self, message: TransferEnded) -> None:
+        self._set_busy(None)
+        self._end_progress()
+        if message.transfer is None:
+            self.status(Text(f"Not {message.kind}ed: {message.problem}", style="bold red"))
+            return
+        self.last_snapshot = message.path
+        self.console.mark_memory_saved(message.engine, message.transfer.changes)
+        rows = message.transfer.report.rows
+        if message.kind == "export":
+            self.status(Text(f"Exported {rows:,} rows to {message.path} (0600: keep it like a password file).",
+                             style="bold green"))
+        else:
+            self.status(Text(f"Imported {rows:,} rows from {message.path} into memory, verified.", style="bold green"))
+            self._unknown_digests()
+        self.load_counts()
+
+    # -- cancelling --------------------------------------------------------------------------
+    def action_cancel(self) -> None:
+        if self.busy == "switch":
+            engine = self.console.stores.engine  # type: ignore[union-attr]
+            if not engine.cancel_switch():  # not under way yet (or done): stop the worker itself
+                self.workers.cancel_group(self, "backend-op")
+            self.status(Text("Cancelling the switch …", style="italic"))
+        elif self.busy == "prepare":
+            self.workers.cancel_group(self, "backend-pg")
+        elif self.busy is not None:
+            self.workers.cancel_group(self, "backend-op")
+
+    OPERATIONS: ClassVar[frozenset[str]] = frozenset(
+        {"prepare_switch", "run_switch", "run_the_drill", "verify_sides", "run_transfer"})
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        """A cancelled operation (Escape) or one that failed unexpectedly frees the screen."""
+        what = self.busy
+        if event.worker.name not in self.OPERATIONS or what is None:
+            return
+        if event.state is WorkerState.CANCELLED:
+            self._set_busy(None)
+            self._end_progress()
+            if what == "drill":
+                self._drill_cancelled()
+            else:
+                what = "switch" if what == "prepare" else what
+                self.status(Text(f"The {what} was cancelled; {self.active_backend} is the active backend.",
+                                 style="bold yellow"))
+                self.load_counts()
+        elif event.state is WorkerState.ERROR:  # the workers catch what they expect: this is a bug
+            self._set_busy(None)
+            self._end_progress()
+            self.status(Text(f"The {what} failed: {problem_text(event.worker.error or Exception())}",
+                             style="bold red"))
