@@ -31,6 +31,7 @@ from textual.widgets import Button, DataTable, Static
 from textual.worker import Worker, WorkerState
 
 from console.actions import ActionSpec, bindings
+from console.screens.confirm import ConfirmModal
 from console.screens.base import ConsoleScreen
 from migrations import MigrationRunner, MigrationStatus, Outcome, Overall, Progress, RunResult, SchemaStatus, State
 from migrations.runner import SourceArg
@@ -232,42 +233,6 @@ MODAL_CSS = """
 {name} Horizontal {{ height: auto; align: center middle; margin-top: 1; }}
 {name} Button {{ margin: 0 1; min-width: 10; }}
 """
-
-
-class ConfirmModal(ModalScreen[bool]):
-    """A yes/no question that starts on "No": Enter right away never does the dangerous thing."""
-
-    DEFAULT_CSS = MODAL_CSS.format(name="ConfirmModal") + "ConfirmModal #body { max-height: 14; height: auto; }"
-    BINDINGS = [
-        Binding("escape", "answer(False)", "Cancel", id="confirm.cancel"),
-        Binding("left", "app.focus_previous", "Previous", show=False),
-        Binding("right", "app.focus_next", "Next", show=False),
-    ]
-
-    def __init__(self, title: str, body: Text | str, yes: str) -> None:
-        super().__init__()
-        self.title_text = title
-        self.body = body
-        self.yes = yes
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self.title_text, classes="title")
-            with VerticalScroll(id="body"):
-                yield Static(self.body)
-            with Horizontal():
-                yield Button("No", id="no", variant="primary")
-                yield Button(self.yes, id="yes", variant="error")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
 
 
 @dataclass(frozen=True)
@@ -496,7 +461,7 @@ class RunModal(ModalScreen[RunEnd]):
                 self.result = None
                 self.start_run()
 
-        self.app.push_screen(ConfirmModal(question, body, "Accept and apply"), answered)
+        self.app.push_screen(ConfirmModal(question, body, yes="Accept and apply"), answered)
 
     def action_escape(self) -> None:
         if self.phase in ("lock", "waiting"):
@@ -757,7 +722,7 @@ class MigrationsScreen(ConsoleScreen):
             if yes:
                 self.app.push_screen(RunModal(target, self.SOURCE, self.LOCK_TIMEOUT, dry_run=dry_run), self._run_ended)
 
-        self.app.push_screen(ConfirmModal(question, body, "Dry run" if dry_run else "Yes, apply"), answered)
+        self.app.push_screen(ConfirmModal(question, body, yes="Dry run" if dry_run else "Yes, apply"), answered)
 
     def _run_ended(self, end: RunEnd | None) -> None:
         if end is not None and end.text:

@@ -13,7 +13,8 @@ from textual.widgets import Button, DataTable
 
 from console.app import LokstraConsole
 from console.config import ConsoleConfig, Profile
-from console.screens.migrations import ConfirmModal, MigrationsScreen, RunModal
+from console.screens.confirm import ConfirmModal
+from console.screens.migrations import MigrationsScreen, RunModal
 from migrations import MigrationRunner, Overall
 from migrations.lock import lock_key
 from stores import Settings
