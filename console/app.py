@@ -8,7 +8,8 @@ own the widgets.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from importlib import import_module
 
 from pydantic import SecretStr
 from textual import on, work
@@ -20,13 +21,7 @@ from textual.timer import Timer
 from console.actions import APP_ACTIONS, bindings
 from console.config import ConsoleConfig
 from console.screens.base import ConsoleScreen
-from console.screens.browse import BrowseScreen
 from console.screens.help import HelpScreen, binding_rows
-from console.screens.backend import BackendScreen
-from console.screens.connection import ConnectionScreen
-from console.screens.migrations import MigrationsScreen
-from console.screens.pending import MonitorScreen
-from console.screens.quit import QuitModal, snapshot_path
 from console.widgets.header import HeaderState
 from stores import Settings, Stores, open_stores
 from stores.errors import StoreError
@@ -35,18 +30,31 @@ from stores.transfer.switch import switchable_stores
 SLOW_PING_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 60.0
 
-SCREENS: dict[str, tuple[str, type[Screen]]] = {
-    "connection": ("Connection: PostgreSQL setup and profiles", ConnectionScreen),
-    "migrations": ("Migrations: schema state, apply pending", MigrationsScreen),
-    "browse": ("Browse: tenants, apps, users, keys", BrowseScreen),
-    "monitor": ("Monitor: slow queries and activity", MonitorScreen),
-    "backend": ("Backend: switch and rollback drills", BackendScreen),
+SCREENS: dict[str, tuple[str, str]] = {
+    "connection": ("Connection: PostgreSQL setup and profiles", "console.screens.connection:ConnectionScreen"),
+    "migrations": ("Migrations: schema state, apply pending", "console.screens.migrations:MigrationsScreen"),
+    "browse": ("Browse: tenants, apps, users, keys", "console.screens.browse:BrowseScreen"),
+    "monitor": ("Monitor: slow queries and activity", "console.screens.pending:MonitorScreen"),
+    "backend": ("Backend: switch and rollback drills", "console.screens.backend:BackendScreen"),
 }
+"""Screen modes: title for the palette, and where the screen class lives."""
+
+
+def _screen_factory(location: str) -> Callable[[], Screen]:
+    """Import a screen's module when the screen is first shown, not at start-up: the
+    connection, migrations and backend screens pull in asyncpg and the migration runner,
+    which the first screen (Browse on the memory demo) does not need (bench_console.py)."""
+    module_name, class_name = location.split(":")
+
+    def make() -> Screen:
+        return getattr(import_module(module_name), class_name)()
+
+    return make
 
 
 class LokstraConsole(App[int]):
     TITLE = "lokstra-console"
-    MODES = {name: screen for name, (_, screen) in SCREENS.items()}
+    MODES = {name: _screen_factory(location) for name, (_, location) in SCREENS.items()}
     DEFAULT_MODE = "browse"
     BINDINGS = bindings(APP_ACTIONS)
 
@@ -280,6 +288,8 @@ class LokstraConsole(App[int]):
         return engine, max(changes - base, 0)
 
     async def action_quit(self) -> None:
+        from console.screens.quit import QuitModal, snapshot_path  # only when quitting: start-up stays lean
+
         if isinstance(self.screen, QuitModal):
             return  # the dialog is asking already: it answers with its own buttons
         engine, unsaved = self.unsaved_memory_changes()
