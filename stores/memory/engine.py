@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from stores.errors import AlreadyExists, ReferenceMissing
-from stores.memory.table import Key, MemoryTable, matches
+from stores.memory.table import MemoryTable, matches
 from stores.models import Record, User, UserApp, utcnow
 from stores.query import Condition, Eq, PageRequest, Prefix, RowCount
 from stores.tables import ALL_TABLES, PARENT_LABEL, USER_APPS, USERS, TableSpec

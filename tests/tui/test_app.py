@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncpg
-import pytest
 from textual.widgets import DataTable, Static
 
 from console.app import LokstraConsole

@@ -2,7 +2,6 @@
 refusals, failures, read-only mode and the memory backend."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
