@@ -63,3 +63,22 @@ async def test_a_constraint_failure_leaves_the_memory_target_unchanged() -> None
         await copy_tables(source, target, replace=True)
     assert "user_apps" in str(err.value) and "unchanged" in str(err.value)
     assert {k: v.total for k, v in (await table_digests(target)).items()} == before
+
+
+async def test_a_copy_into_postgres_keeps_which_missing_parent_is_reported_first(migrated_db: str) -> None:
+    """The load re-creates the foreign keys; they must come back in their original order, or
+    PostgreSQL would name the app before the user (RI triggers fire in creation order) and
+    the two backends would disagree about the same bad grant."""
+    from stores.errors import ReferenceMissing
+
+    demo = await open_stores(Settings())
+    pg = await open_stores(pg_settings(migrated_db))
+    await truncate_all(pg)
+    try:
+        await copy_tables(demo.engine, pg.engine)
+        for stores in (demo, pg):
+            with pytest.raises(ReferenceMissing) as err:
+                await stores.user_apps.grant_access("acme-corp", "ghost-app", "ghost-user")
+            assert err.value.parent == "user", stores.backend
+    finally:
+        await pg.close()

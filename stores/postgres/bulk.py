@@ -237,7 +237,7 @@ FROM pg_constraint c
 JOIN pg_class cl ON cl.oid = c.conrelid
 JOIN pg_namespace n ON n.oid = cl.relnamespace
 WHERE c.contype = 'f' AND n.nspname = $1 AND cl.relname = ANY($2::text[])
-ORDER BY cl.relname, c.conname"""
+ORDER BY c.oid"""  # re-created in the original order: RI triggers fire (and report) in OID order
 
 DEFER_LOCK_TIMEOUT = "5s"
 
