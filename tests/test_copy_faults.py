@@ -259,6 +259,31 @@ async def test_a_postgres_source_cut_half_way_leaves_the_memory_target_unchanged
             await stores.close()
 
 
+async def test_a_connection_lost_during_the_commit_says_the_outcome_is_unknown(migrated_db: str, monkeypatch) -> None:
+    """The one moment a copy cannot promise "unchanged": the commit was sent, no answer came."""
+    stores = await open_stores(pg_settings(migrated_db))
+    await truncate_all(stores)
+    commit = asyncpg.transaction.Transaction.commit
+
+    async def commit_then_lose_the_answer(self) -> None:
+        if self._connection._top_xact is self:  # the loader's transaction, not a savepoint
+            await commit(self)
+            raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+        await commit(self)
+
+    try:
+        monkeypatch.setattr(asyncpg.transaction.Transaction, "commit", commit_then_lose_the_answer)
+        with pytest.raises(CopyFailed) as failed:
+            await copy_tables(demo(20), stores.engine)
+        monkeypatch.undo()
+        message = str(failed.value)
+        assert "may hold the whole copy or none of it" in message and "unchanged" not in message, message
+        assert (await direct_digests(migrated_db))["users"][0] > 0  # here it did land: check, as the message says
+    finally:
+        monkeypatch.undo()
+        await stores.close()
+
+
 # ----- the target refuses the rows ----------------------------------------------------------------
 
 async def test_a_constraint_failure_in_postgres_names_the_table_and_leaves_the_target_unchanged(seeded: str) -> None:

@@ -25,8 +25,8 @@ from stores.transfer.digest import TableDigest
 if TYPE_CHECKING:
     from stores.memory.engine import MemoryEngine
 
-DIGEST_CHUNK = 10_000
-"""Rows turned into tuples at a time while digesting a loaded table."""
+CHUNK = 10_000
+"""Rows handled at a time where the caller gives no batches (``load``, ``digest``)."""
 
 
 def tuple_getter(columns: Sequence[str]) -> Callable[[dict[str, Any]], tuple]:
@@ -37,14 +37,9 @@ def tuple_getter(columns: Sequence[str]) -> Callable[[dict[str, Any]], tuple]:
     return itemgetter(*columns)
 
 
-def row_getter(spec: TableSpec) -> Callable[[Record], Row]:
-    """``model -> row tuple in spec.columns order``, read straight from the model's ``__dict__``."""
-    get = tuple_getter(spec.columns)
-    return lambda model: get(model.__dict__)
-
-
 def row_tuple(spec: TableSpec, model: Any) -> Row:
-    return row_getter(spec)(model)
+    """A model as a row tuple in ``spec.columns`` order."""
+    return tuple_getter(spec.columns)(model.__dict__)
 
 
 class MemorySnapshot:
@@ -77,7 +72,7 @@ class MemoryLoader:
             batch: list[Row] = []
             async for row in rows:
                 batch.append(row)
-                if len(batch) >= DIGEST_CHUNK:
+                if len(batch) >= CHUNK:
                     yield batch
                     batch = []
             if batch:
@@ -140,8 +135,8 @@ class MemoryLoader:
         get = tuple_getter(spec.columns)
         stored = self.staging.tables[spec.name].rows
         keys = list(stored)
-        for start in range(0, len(keys), DIGEST_CHUNK):
-            chunk = keys[start:start + DIGEST_CHUNK]
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start:start + CHUNK]
             digest.add_rows([get(stored[key].__dict__) for key in chunk], chunk if keyed else None)
         return digest
 

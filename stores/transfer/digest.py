@@ -293,11 +293,6 @@ class _AnyEncoder(RowEncoder):
         return [hashlib.sha256(self.encode(values)).digest() for values in rows]
 
 
-def row_hash(values: Row, table: str | None = None) -> bytes:
-    """SHA-256 of one row's canonical text."""
-    return encoder_for(table or "").hashes([values])[0]
-
-
 def fold(hashes: Iterable[bytes]) -> int:
     """The XOR of row hashes, as a 256-bit number."""
     total = 0
@@ -379,11 +374,6 @@ class TableDigest:
         """Also remember each key's row hash, to name differing rows after a mismatch."""
         self._keys = {}
         return self
-
-    @property
-    def row_hashes(self) -> dict[tuple, bytes] | None:
-        """Each key's row hash (after ``keep_keys``), else None."""
-        return self._keys
 
     def remember(self, key: tuple, row_hash: bytes) -> None:
         if self._keys is not None:
