@@ -28,7 +28,8 @@ from typing import Any
 import asyncpg
 from pydantic import SecretStr
 
-from console.commands.demo import TableProgress, occupied_tables, write_demo
+from console.commands.demo import TableProgress
+from stores.demo import occupied_tables, write_demo
 from migrations import MigrationRunner
 from stores.demo import DemoSpec, load_into_memory
 from stores.errors import StoreError

@@ -169,3 +169,49 @@ async def copy_to_postgres(conn: Any, spec: DemoSpec, progress: Callable[[str, i
             if progress:
                 progress(table.name, total)
     return counts
+
+
+LOCK_TIMEOUT = "10s"
+"""How long to wait for other sessions' locks on the six tables before giving up."""
+
+TABLE_LIST = ", ".join(spec.qualified for spec in ALL_TABLES)
+
+
+class NotEmpty(Exception):
+    """The target tables already hold rows (and ``replace`` was not asked for)."""
+
+    def __init__(self, tables: list[str]) -> None:
+        self.tables = tables
+        super().__init__(f"lokstra_auth already has rows in {', '.join(tables)}")
+
+
+async def occupied_tables(conn: Any) -> list[str]:
+    """The lokstra_auth tables that hold at least one row."""
+    found = []
+    for spec in ALL_TABLES:
+        if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {spec.qualified})"):
+            found.append(spec.name)
+    return found
+
+
+async def write_demo(conn: Any, spec: DemoSpec, *, replace: bool = False,
+                     progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    """COPY ``spec``'s rows into the migrated ``lokstra_auth`` tables of ``conn`` (which has the
+    jsonb codec of ``init_connection``) in one transaction, then ANALYZE them.
+
+    Raises ``NotEmpty`` when a table has rows and not ``replace``; with ``replace`` the six
+    tables are truncated in the same transaction, so a failure leaves the old rows in place.
+    The tables are locked against writers first, so nobody adds rows between the check and the copy.
+    """
+    async with conn.transaction():
+        await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        if replace:
+            await conn.execute(f"TRUNCATE {TABLE_LIST}")
+        else:
+            await conn.execute(f"LOCK TABLE {TABLE_LIST} IN SHARE ROW EXCLUSIVE MODE")
+            occupied = await occupied_tables(conn)
+            if occupied:
+                raise NotEmpty(occupied)
+        counts = await copy_to_postgres(conn, spec, progress)  # a savepoint inside our transaction
+    await conn.execute(f"ANALYZE {TABLE_LIST}")
+    return counts

@@ -30,6 +30,7 @@ from console.commands.common import (
     failure_of,
     postgres_target,
 )
+from stores.postgres import facts
 from stores.tables import ALL_TABLES
 
 OK, WARN, FAIL, UNKNOWN, SKIPPED = "ok", "warn", "fail", "unknown", "skipped"
@@ -151,8 +152,7 @@ class Checklist:
         return conn
 
     async def _server_version(self, conn: asyncpg.Connection) -> None:
-        number = int(await conn.fetchval("SELECT current_setting('server_version_num')"))
-        text = await conn.fetchval("SELECT current_setting('server_version')")
+        number, text = await facts.server_version(conn)
         if number // 10000 >= OLDEST_TESTED_SERVER:
             self.add("server version", OK, f"PostgreSQL {text}")
         else:
@@ -170,12 +170,8 @@ class Checklist:
                      "Run `lokstra-console migrate status` for the details, then `lokstra-console migrate up`")
 
     async def _privileges(self, conn: asyncpg.Connection) -> None:
-        wanted = "SELECT" if self.target.read_only else "SELECT, INSERT, UPDATE, DELETE"
-        rows = await conn.fetch(
-            """SELECT t, to_regclass(t) IS NOT NULL AS present,
-                      to_regclass(t) IS NOT NULL AND has_table_privilege(t, $2) AS allowed
-               FROM unnest($1::text[]) AS t""",
-            [spec.qualified for spec in ALL_TABLES], wanted)
+        wanted = facts.READ_PRIVILEGES if self.target.read_only else facts.WRITE_PRIVILEGES
+        rows = await facts.table_privileges(conn, [spec.qualified for spec in ALL_TABLES], wanted)
         missing = [row["t"] for row in rows if not row["present"]]
         refused = [row["t"] for row in rows if row["present"] and not row["allowed"]]
         user = self.target.display.split("@")[0]
@@ -190,17 +186,14 @@ class Checklist:
             self.add("privileges", OK, f"{user} may {wanted} on the six lokstra_auth tables")
 
     async def _standby(self, conn: asyncpg.Connection) -> None:
-        if await conn.fetchval("SELECT pg_is_in_recovery()"):
+        if await facts.in_recovery(conn):
             self.add("primary or standby", WARN, "a read-only standby: the console can only read here",
                      "Point DB_HOST at the primary to make changes")
         else:
             self.add("primary or standby", OK, "the primary (writable)")
 
     async def _pg_stat_statements(self, conn: asyncpg.Connection) -> None:
-        row = await conn.fetchrow(
-            """SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements') AS available,
-                      (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements') AS created,
-                      current_setting('shared_preload_libraries') AS preload""")
+        row = await facts.pg_stat_statements_state(conn)
         preloaded = "pg_stat_statements" in [part.strip() for part in row["preload"].split(",")]
         name = "pg_stat_statements"
         if not row["available"]:
@@ -216,7 +209,7 @@ class Checklist:
             self.add(name, OK, f"version {row['created']}, preloaded")
 
     async def _ssl(self, conn: asyncpg.Connection) -> None:
-        row = await conn.fetchrow("SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        row = await facts.own_ssl(conn)
         host = self.target.host
         if row is not None and row["ssl"]:
             self.add("ssl", OK, f"in use ({row['version']}, {row['cipher']})")
@@ -228,8 +221,7 @@ class Checklist:
 
     async def _pool(self, conn: asyncpg.Connection) -> None:
         settings = self.target.store_settings()
-        limit = int(await conn.fetchval(
-            "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"))
+        limit = await facts.connection_limit(conn)
         detail = (f"min {settings.pool_min_size}, max {settings.pool_max_size} of the server's {limit}, "
                   f"statement cache {settings.statement_cache_size}, timeouts connect {settings.connect_timeout:g} s / "
                   f"command {settings.command_timeout:g} s")

@@ -22,17 +22,11 @@ from typing import Any, TextIO
 import asyncpg
 
 from console.commands.common import EXIT_UNAVAILABLE, EXIT_USAGE, Output, target_from_dsn, target_from_settings
-from stores.demo import DemoSpec, copy_to_postgres
+from stores.demo import LOCK_TIMEOUT, DemoSpec, NotEmpty, write_demo
 from stores.postgres.diagnose import diagnose, scrub
 from stores.postgres.engine import init_connection
-from stores.tables import ALL_TABLES
 
 EXIT_OK, EXIT_REFUSED = 0, 1
-
-LOCK_TIMEOUT = "10s"
-"""How long to wait for other sessions' locks on the six tables before giving up."""
-
-TABLE_LIST = ", ".join(spec.qualified for spec in ALL_TABLES)
 
 EPILOG = """exit codes:
   0  the demo data was written
@@ -63,14 +57,6 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return value
-
-
-class NotEmpty(Exception):
-    """The target tables already hold rows (and ``replace`` was not asked for)."""
-
-    def __init__(self, tables: list[str]) -> None:
-        self.tables = tables
-        super().__init__(f"lokstra_auth already has rows in {', '.join(tables)}")
 
 
 class TableProgress:
@@ -108,38 +94,6 @@ class TableProgress:
 
     def close(self) -> None:
         self._finish_table()
-
-
-async def occupied_tables(conn: asyncpg.Connection) -> list[str]:
-    """The lokstra_auth tables that hold at least one row."""
-    found = []
-    for spec in ALL_TABLES:
-        if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {spec.qualified})"):
-            found.append(spec.name)
-    return found
-
-
-async def write_demo(conn: asyncpg.Connection, spec: DemoSpec, *, replace: bool = False,
-                     progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
-    """COPY ``spec``'s rows into the migrated ``lokstra_auth`` tables of ``conn`` (which has the
-    jsonb codec of ``init_connection``) in one transaction, then ANALYZE them.
-
-    Raises ``NotEmpty`` when a table has rows and not ``replace``; with ``replace`` the six
-    tables are truncated in the same transaction, so a failure leaves the old rows in place.
-    The tables are locked against writers first, so nobody adds rows between the check and the copy.
-    """
-    async with conn.transaction():
-        await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-        if replace:
-            await conn.execute(f"TRUNCATE {TABLE_LIST}")
-        else:
-            await conn.execute(f"LOCK TABLE {TABLE_LIST} IN SHARE ROW EXCLUSIVE MODE")
-            occupied = await occupied_tables(conn)
-            if occupied:
-                raise NotEmpty(occupied)
-        counts = await copy_to_postgres(conn, spec, progress)  # a savepoint inside our transaction
-    await conn.execute(f"ANALYZE {TABLE_LIST}")
-    return counts
 
 
 def run(args: argparse.Namespace) -> int:

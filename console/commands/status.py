@@ -15,9 +15,17 @@ import argparse
 import asyncio
 from typing import Any
 
-from console.commands.common import EXIT_FAILED, EXIT_OK, Output, Target, command_parser, postgres_target
+from console.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Output,
+    Target,
+    command_parser,
+    postgres_target,
+)
 from stores import Settings, Stores, open_stores
 from stores.errors import BackendUnavailable
+from stores.postgres import facts
 from stores.tables import ALL_TABLES
 
 EPILOG = """exit codes:
@@ -79,18 +87,12 @@ async def _memory_status(out: Output) -> int:
     return out.document(EXIT_OK, {"backend": "memory", "rows": counts})
 
 
-SERVER_SQL = """
-SELECT current_setting('server_version') AS version, current_database() AS database, current_user AS "user",
-       pg_is_in_recovery() AS standby, pg_database_size(current_database()) AS size,
-       COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false) AS ssl"""
-
-
 async def _postgres_status(target: Target, out: Output) -> int:
     from migrations import MigrationRunner
 
     conn = await target.connect()
     try:
-        server = dict(await conn.fetchrow(SERVER_SQL))
+        server = await facts.server_summary(conn)
     finally:
         await conn.close()
     schema = await MigrationRunner(target.connect).status()
