@@ -26,15 +26,34 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command:
         return int(importlib.import_module(f"console.commands.{args.command}").run(args))
-    from console.app import LokstraConsole
-    from console.config import ConsoleConfig
+    from pydantic import ValidationError
 
-    config = ConsoleConfig()
-    if args.profile and config.profile(args.profile) is None:
-        print(f"lokstra-console: no profile named {args.profile!r} in the settings file", file=sys.stderr)
+    from console.app import LokstraConsole
+    from console.config import ConsoleConfig, config_path
+
+    try:
+        config = ConsoleConfig()
+        if args.profile and config.profile(args.profile) is None:
+            print(f"lokstra-console: no profile named {args.profile!r} in {config_path()}", file=sys.stderr)
+            return 2
+        app = LokstraConsole(config=config, profile=args.profile, read_only=args.read_only)
+    except ValidationError as exc:
+        print(settings_problem(exc), file=sys.stderr)
         return 2
-    result = LokstraConsole(config=config, profile=args.profile, read_only=args.read_only).run()
-    return int(result or 0)
+    except ValueError as exc:  # e.g. a DATABASE_URL that is not a postgres:// URL
+        print(f"lokstra-console: bad settings: {exc}", file=sys.stderr)
+        return 2
+    return int(app.run() or 0)
+
+
+def settings_problem(exc: object) -> str:
+    """Bad settings (environment, .env or the settings file) as one line per field, without the
+    values given: a mistyped variable may be a password."""
+    lines = ["lokstra-console: bad settings (environment, .env or the settings file):"]
+    for error in exc.errors():  # type: ignore[attr-defined]
+        field = ".".join(str(part) for part in error["loc"]) or "value"
+        lines.append(f"  {field}: {error['msg'].removeprefix('Value error, ')}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -59,3 +59,24 @@ def test_bad_file_content_is_a_clear_error(config_file: Path) -> None:
     config_file.write_text('[profiles.x]\nport = "not a port"\n')
     with pytest.raises(ValidationError, match="port"):
         ConsoleConfig()
+
+
+@pytest.mark.parametrize(("name", "value", "field"), [("DB_PORT", "abc", "DB_PORT"),
+                                                        ("DATABASE_URL", "mysql://u:pw-in-url@h/db", "DATABASE_URL")])
+def test_the_console_refuses_bad_settings_with_a_message_not_a_traceback(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, value: str, field: str) -> None:
+    from console.cli import main
+
+    monkeypatch.setenv(name, value)
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert field in err and "Traceback" not in err and value not in err
+
+
+def test_a_bad_settings_file_is_refused_with_its_field(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from console.cli import main
+
+    config_file.parent.mkdir(parents=True)
+    config_file.write_text('[profiles.x]\nport = "not a port"\n')
+    assert main([]) == 2
+    assert "profiles.x.port" in capsys.readouterr().err
