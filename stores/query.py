@@ -51,7 +51,11 @@ Condition = Eq | Prefix | Before
 @dataclass(frozen=True)
 class PageRequest:
     """One keyset page: rows of ``table`` matching ``scope`` and ``conditions``,
-    ordered by ``order`` (unique within the scope), strictly after ``after``."""
+    ordered by ``order`` (unique within the scope), strictly after ``after``.
+
+    ``descending`` walks the order backwards (``after`` then means strictly before it):
+    the last page, or the page before a cursor, read from the end of the index without
+    scanning what precedes it. Rows come back in walk order; the store turns them round."""
 
     table: str
     scope: tuple[Eq, ...]
@@ -59,18 +63,26 @@ class PageRequest:
     conditions: tuple[Condition, ...] = ()
     after: str | None = None
     limit: int = 50
+    descending: bool = False
 
 
 @dataclass
 class Page(Generic[T]):
-    """Rows of one page and the cursor of the next one (None on the last page)."""
+    """Rows of one page, in order, with the cursor of the next page (pass it as ``after``;
+    None on the last page) and of the previous one (pass it as ``before``; None when the
+    page is known to be the first)."""
 
     rows: list[T]
     next_cursor: str | None
+    prev_cursor: str | None = None
 
     @property
     def has_more(self) -> bool:
         return self.next_cursor is not None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.prev_cursor is not None
 
 
 @dataclass(frozen=True)

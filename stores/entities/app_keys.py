@@ -49,9 +49,10 @@ class AppKeys(TableStore[AppKey]):
     def _scope(self, tenant_id: str, app_id: str | None):  # noqa: ANN202 - a tuple of Eq
         return self.scope(tenant_id=tenant_id) if app_id is None else self.scope(tenant_id=tenant_id, app_id=app_id)
 
-    async def page(self, tenant_id: str, app_id: str | None = None, *, after: str | None = None, limit: int = 50,
+    async def page(self, tenant_id: str, app_id: str | None = None, *, after: str | None = None, before: str | None = None,
+                   last: bool = False, limit: int = 50,
                    filter: KeyFilter | dict | None = None) -> Page[AppKey]:
-        return await self._page(self._scope(tenant_id, app_id), "id", KeyFilter.parse(filter), after, limit)
+        return await self._page(self._scope(tenant_id, app_id), "id", KeyFilter.parse(filter), after, limit, before, last)
 
     async def count(self, tenant_id: str, app_id: str | None = None, *, filter: KeyFilter | dict | None = None) -> int:
         return await self._count(self._scope(tenant_id, app_id), KeyFilter.parse(filter))

@@ -43,9 +43,10 @@ class Apps(TableStore[App]):
     async def set_status(self, tenant_id: str, app_id: str, status: str) -> App:
         return await self._set_status((tenant_id, app_id), status, APP_STATUSES)
 
-    async def page(self, tenant_id: str, *, after: str | None = None, limit: int = 50,
+    async def page(self, tenant_id: str, *, after: str | None = None, before: str | None = None,
+                   last: bool = False, limit: int = 50,
                    filter: AppFilter | dict | None = None) -> Page[App]:
-        return await self._page(self.scope(tenant_id=tenant_id), "name", AppFilter.parse(filter), after, limit)
+        return await self._page(self.scope(tenant_id=tenant_id), "name", AppFilter.parse(filter), after, limit, before, last)
 
     async def count(self, tenant_id: str, *, filter: AppFilter | dict | None = None) -> int:
         return await self._count(self.scope(tenant_id=tenant_id), AppFilter.parse(filter))

@@ -131,17 +131,31 @@ class TableStore(Generic[R]):
     async def _select(self, scope: tuple[Eq, ...], order: str, conditions: tuple[Condition, ...] = ()) -> list[R]:
         return cast(list[R], await self.engine.select(self.spec, self._checked_scope(scope), conditions, order))
 
-    async def _page(self, scope: tuple[Eq, ...], order: str, filter: Filter, after: str | None, limit: int) -> Page[R]:
+    async def _page(self, scope: tuple[Eq, ...], order: str, filter: Filter, after: str | None, limit: int,
+                    before: str | None = None, last: bool = False) -> Page[R]:
+        """One keyset page. ``after``: the page following a cursor; ``before``: the page
+        preceding one; ``last``: the final page; none of them: the first page. Backward
+        pages walk the index from the other end (no scan of what comes before them)."""
+        if (after is not None) + (before is not None) + bool(last) > 1:
+            raise ValidationFailed("page request", {"before": "give at most one of after, before and last"})
         limit = check_limit(limit)
-        after_value = decode_cursor(after, order)
-        if after_value is not None:
-            check_keys("page request", after=after_value)
-        request = PageRequest(self.spec.name, self._checked_scope(scope), order, filter.conditions(), after_value, limit)
+        backward = before is not None or bool(last)
+        cursor = decode_cursor(before if backward else after, order)
+        if cursor is not None:
+            check_keys("page request", after=cursor)
+        request = PageRequest(self.spec.name, self._checked_scope(scope), order, filter.conditions(), cursor, limit,
+                              descending=backward)
         rows = cast(list[R], await self.engine.page(self.spec, request))
-        if len(rows) > limit:
-            rows = rows[:limit]
-            return Page(rows, encode_cursor(order, getattr(rows[-1], order)))
-        return Page(rows, None)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if backward:
+            rows.reverse()
+            prev_cursor = encode_cursor(order, getattr(rows[0], order)) if more else None
+            next_cursor = encode_cursor(order, getattr(rows[-1], order)) if before is not None and rows else None
+            return Page(rows, next_cursor, prev_cursor)
+        next_cursor = encode_cursor(order, getattr(rows[-1], order)) if more else None
+        prev_cursor = encode_cursor(order, getattr(rows[0], order)) if after is not None and rows else None
+        return Page(rows, next_cursor, prev_cursor)
 
     async def _count(self, scope: tuple[Eq, ...], filter: Filter) -> int:
         return await self.engine.count(self.spec, self._checked_scope(scope), filter.conditions())

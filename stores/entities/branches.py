@@ -40,10 +40,11 @@ class Branches(TableStore[Branch]):
         """``disabled`` is upstream's "disable branch"; ``active`` re-enables it."""
         return await self._set_status((tenant_id, app_id, branch_id), status, BRANCH_STATUSES)
 
-    async def page(self, tenant_id: str, app_id: str, *, after: str | None = None, limit: int = 50,
+    async def page(self, tenant_id: str, app_id: str, *, after: str | None = None, before: str | None = None,
+                   last: bool = False, limit: int = 50,
                    filter: BranchFilter | dict | None = None) -> Page[Branch]:
         scope = self.scope(tenant_id=tenant_id, app_id=app_id)
-        return await self._page(scope, "code", BranchFilter.parse(filter), after, limit)
+        return await self._page(scope, "code", BranchFilter.parse(filter), after, limit, before, last)
 
     async def count(self, tenant_id: str, app_id: str, *, filter: BranchFilter | dict | None = None) -> int:
         return await self._count(self.scope(tenant_id=tenant_id, app_id=app_id), BranchFilter.parse(filter))

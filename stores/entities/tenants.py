@@ -38,9 +38,10 @@ class Tenants(TableStore[Tenant]):
         """Activate, suspend or soft-delete (``deleted`` sets ``deleted_at``; others clear it)."""
         return await self._set_status((tenant_id,), status, TENANT_STATUSES)
 
-    async def page(self, *, after: str | None = None, limit: int = 50,
+    async def page(self, *, after: str | None = None, before: str | None = None,
+                   last: bool = False, limit: int = 50,
                    filter: TenantFilter | dict | None = None) -> Page[Tenant]:
-        return await self._page((), "name", TenantFilter.parse(filter), after, limit)
+        return await self._page((), "name", TenantFilter.parse(filter), after, limit, before, last)
 
     async def count(self, *, filter: TenantFilter | dict | None = None) -> int:
         return await self._count((), TenantFilter.parse(filter))

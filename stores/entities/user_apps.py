@@ -40,15 +40,17 @@ class UserApps(TableStore[UserApp]):
         """Every grant to the app, active and revoked, by user id."""
         return await self._select(self.scope(tenant_id=tenant_id, app_id=app_id), "user_id")
 
-    async def page_user_apps(self, tenant_id: str, user_id: str, *, after: str | None = None, limit: int = 50,
+    async def page_user_apps(self, tenant_id: str, user_id: str, *, after: str | None = None, before: str | None = None,
+                             last: bool = False, limit: int = 50,
                              filter: GrantFilter | dict | None = None) -> Page[UserApp]:
         scope = self.scope(tenant_id=tenant_id, user_id=user_id)
-        return await self._page(scope, "app_id", GrantFilter.parse(filter), after, limit)
+        return await self._page(scope, "app_id", GrantFilter.parse(filter), after, limit, before, last)
 
-    async def page_app_users(self, tenant_id: str, app_id: str, *, after: str | None = None, limit: int = 50,
+    async def page_app_users(self, tenant_id: str, app_id: str, *, after: str | None = None, before: str | None = None,
+                             last: bool = False, limit: int = 50,
                              filter: GrantFilter | dict | None = None) -> Page[UserApp]:
         scope = self.scope(tenant_id=tenant_id, app_id=app_id)
-        return await self._page(scope, "user_id", GrantFilter.parse(filter), after, limit)
+        return await self._page(scope, "user_id", GrantFilter.parse(filter), after, limit, before, last)
 
     async def count_app_users(self, tenant_id: str, app_id: str, *, filter: GrantFilter | dict | None = None) -> int:
         return await self._count(self.scope(tenant_id=tenant_id, app_id=app_id), GrantFilter.parse(filter))

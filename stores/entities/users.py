@@ -50,10 +50,11 @@ class Users(TableStore[User]):
         """Activate, suspend or soft-delete (``deleted`` sets ``deleted_at``; others clear it)."""
         return await self._set_status((tenant_id, user_id), status, USER_STATUSES)
 
-    async def page(self, tenant_id: str, *, after: str | None = None, limit: int = 50,
+    async def page(self, tenant_id: str, *, after: str | None = None, before: str | None = None,
+                   last: bool = False, limit: int = 50,
                    filter: UserFilter | dict | None = None) -> Page[User]:
         parsed = UserFilter.parse(filter)
-        return await self._page(self.scope(tenant_id=tenant_id), _order(parsed), parsed, after, limit)
+        return await self._page(self.scope(tenant_id=tenant_id), _order(parsed), parsed, after, limit, before, last)
 
     async def count(self, tenant_id: str, *, filter: UserFilter | dict | None = None) -> int:
         return await self._count(self.scope(tenant_id=tenant_id), UserFilter.parse(filter))

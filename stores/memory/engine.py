@@ -127,17 +127,18 @@ class MemoryEngine:
 
     # -- many rows ------------------------------------------------------------------------------
     def _matching(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...],
-                  order: str, after: str | None = None) -> Iterable[Record]:
+                  order: str, after: str | None = None, descending: bool = False) -> Iterable[Record]:
         table = self.tables[spec.name]
         index = table.index_for(order, tuple(eq.column for eq in scope))
         prefix = next((c.value for c in conditions if isinstance(c, Prefix) and c.column == order), None)
-        for row in table.walk(index, tuple(eq.value for eq in scope), after, prefix):
+        for row in table.walk(index, tuple(eq.value for eq in scope), after, prefix, reverse=descending):
             if matches(row, conditions):
                 yield row
 
     async def page(self, spec: TableSpec, request: PageRequest) -> list[Record]:
         rows: list[Record] = []
-        for row in self._matching(spec, request.scope, request.conditions, request.order, request.after):
+        for row in self._matching(spec, request.scope, request.conditions, request.order, request.after,
+                                  request.descending):
             rows.append(_copy(row))
             if len(rows) > request.limit:
                 break

@@ -75,9 +75,13 @@ class MemoryTable:
         return self.spec.order(order, scope)
 
     def walk(self, index: OrderIndex, scope_values: tuple, after: str | None = None,
-             prefix: str | None = None) -> Iterator[Record]:
+             prefix: str | None = None, reverse: bool = False) -> Iterator[Record]:
         """Rows of one scope in index order, strictly after ``after``; with ``prefix`` (on the
-        order column) start at the prefix and stop past it instead of scanning the scope."""
+        order column) start at the prefix and stop past it instead of scanning the scope.
+        ``reverse`` walks backwards from the end of the scope (or strictly before ``after``)."""
+        if reverse:
+            yield from self._walk_back(index, scope_values, after, prefix)
+            return
         tree = self.sorted[index]
         start: tuple = scope_values
         inclusive = True
@@ -87,6 +91,24 @@ class MemoryTable:
             start, inclusive = (*scope_values, prefix), True
         width = len(scope_values)
         for sort_key in tree.irange(minimum=start, inclusive=(inclusive, True)):
+            if sort_key[:width] != scope_values:
+                return
+            if prefix is not None and not sort_key[width].startswith(prefix):
+                return
+            yield self.rows[tree[sort_key]]
+
+    def _walk_back(self, index: OrderIndex, scope_values: tuple, before: str | None,
+                   prefix: str | None) -> Iterator[Record]:
+        tree = self.sorted[index]
+        upper: tuple | None = _after_scope(scope_values)
+        if prefix is not None:
+            bound = prefix_upper_bound(prefix)
+            if bound is not None:
+                upper = (*scope_values, bound)
+        if before is not None and (upper is None or (*scope_values, before) < upper):
+            upper = (*scope_values, before)
+        width = len(scope_values)
+        for sort_key in tree.irange(maximum=upper, inclusive=(True, False), reverse=True):
             if sort_key[:width] != scope_values:
                 return
             if prefix is not None and not sort_key[width].startswith(prefix):

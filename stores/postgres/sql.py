@@ -49,24 +49,26 @@ def where(conditions: tuple[Condition, ...], params: Params) -> list[str]:
 
 
 def select_sql(spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...], order: str | None,
-               after: str | None = None, limit: int | None = None, what: str | None = None) -> tuple[str, list[Any]]:
+               after: str | None = None, limit: int | None = None, what: str | None = None,
+               descending: bool = False) -> tuple[str, list[Any]]:
     params = Params()
     what = what or column_list(spec)
     clauses = where((*scope, *conditions), params)
     if after is not None and order is not None:
-        clauses.append(f'{q(order)} COLLATE "C" > {params.add(after)}')
+        clauses.append(f'{q(order)} COLLATE "C" {"<" if descending else ">"} {params.add(after)}')
     sql = f"SELECT {what} FROM {spec.qualified}"
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
     if order is not None:
-        sql += f' ORDER BY {q(order)} COLLATE "C"'
+        sql += f' ORDER BY {q(order)} COLLATE "C"' + (" DESC" if descending else "")
     if limit is not None:
         sql += f" LIMIT {params.add(limit)}"
     return sql, params.values
 
 
 def page_sql(spec: TableSpec, request: PageRequest) -> tuple[str, list[Any]]:
-    return select_sql(spec, request.scope, request.conditions, request.order, request.after, request.limit + 1)
+    return select_sql(spec, request.scope, request.conditions, request.order, request.after, request.limit + 1,
+                      descending=request.descending)
 
 
 def key_clause(spec: TableSpec, key: tuple[str, ...], params: Params) -> str:

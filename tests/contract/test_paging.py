@@ -174,3 +174,68 @@ async def test_prefix_counts_agree_with_pages(stores: Stores) -> None:
         page = await stores.users.page("acme", filter=filter_, limit=1000)
         assert await stores.users.count("acme", filter=filter_) == len(page.rows), filter_
         assert (await stores.users.estimate_count("acme", filter=filter_)).value == len(page.rows), filter_
+
+
+async def _walk_back(page_fn, limit: int) -> list[list[str]]:
+    """From the last page to the first with ``before`` cursors, pages in walk order."""
+    pages: list[list[str]] = []
+    page = await page_fn(last=True, limit=limit)
+    while True:
+        pages.append([u.username for u in page.rows])
+        if page.prev_cursor is None:
+            return pages
+        page = await page_fn(before=page.prev_cursor, limit=limit)
+
+
+async def test_last_page_and_walking_back_mirror_the_forward_walk(stores: Stores) -> None:
+    await _users(stores, TRICKY_NAMES)
+    backward = await _walk_back(lambda **kw: stores.users.page("acme", **kw), limit=7)
+    assert [len(p) for p in backward] == [7, 7, 7, 7, 2]
+    assert [name for page in reversed(backward) for name in page] == sorted(TRICKY_NAMES)
+    last = await stores.users.page("acme", last=True, limit=7)
+    assert last.next_cursor is None and last.prev_cursor is not None
+
+
+async def test_before_a_cursor_then_after_it_comes_back_to_the_same_page(stores: Stores) -> None:
+    await _users(stores, TRICKY_NAMES)
+    first = await stores.users.page("acme", limit=5)
+    assert first.prev_cursor is None
+    second = await stores.users.page("acme", after=first.next_cursor, limit=5)
+    assert second.prev_cursor is not None
+    back = await stores.users.page("acme", before=second.prev_cursor, limit=5)
+    assert [u.username for u in back.rows] == [u.username for u in first.rows]
+    assert back.prev_cursor is None  # nothing before the first page
+    again = await stores.users.page("acme", after=back.next_cursor, limit=5)
+    assert [u.username for u in again.rows] == [u.username for u in second.rows]
+
+
+async def test_backward_pages_keep_prefix_and_status_filters(stores: Stores) -> None:
+    await _users(stores, TRICKY_NAMES)
+    wanted = sorted(n for i, n in enumerate(TRICKY_NAMES) if n.startswith("a") and i % 4 != 0)
+    backward = await _walk_back(lambda **kw: stores.users.page("acme", filter={"username_prefix": "a", "status": "active"}, **kw),
+                                limit=2)
+    assert [name for page in reversed(backward) for name in page] == wanted
+    by_email = await stores.users.page("acme", filter={"email_prefix": "m00"}, last=True, limit=3)
+    assert [u.email for u in by_email.rows] == sorted(u.email for u in (await stores.users.list("acme"))
+                                                        if u.email.startswith("m00"))[-3:]
+
+
+async def test_last_page_of_an_empty_scope_and_conflicting_cursors(stores: Stores) -> None:
+    await stores.tenants.create(f.tenant("acme"))
+    empty = await stores.users.page("acme", last=True)
+    assert empty.rows == [] and empty.next_cursor is None and empty.prev_cursor is None
+    cursor = encode_cursor("username", "m")
+    with pytest.raises(ValidationFailed):
+        await stores.users.page("acme", after=cursor, before=cursor)
+    with pytest.raises(ValidationFailed):
+        await stores.users.page("acme", after=cursor, last=True)
+
+
+async def test_other_stores_page_backwards(stores: Stores) -> None:
+    await stores.tenants.create(f.tenant("acme"))
+    for index in range(5):
+        await stores.apps.create(f.app("acme", f"app{index}", name=f"App {index}"))
+    apps = await stores.apps.page("acme", last=True, limit=2)
+    assert [a.name for a in apps.rows] == ["App 3", "App 4"]
+    tenants = await stores.tenants.page(last=True, limit=1)
+    assert [t.id for t in tenants.rows] == ["acme"] and tenants.prev_cursor is None
