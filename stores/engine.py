@@ -9,6 +9,7 @@ an engine only stores rows, enforces the constraints of ``stores.tables`` and an
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -56,6 +57,10 @@ class Engine(Protocol):
 
     async def users_with_grant(self, tenant_id: str, app_id: str) -> list[User]:
         """Users with an active grant to the app, ordered by username."""
+
+    def atomic(self) -> AbstractAsyncContextManager[None]:
+        """A block whose writes all happen or none do (PostgreSQL: one transaction on one
+        connection; memory: an undo journal). Nested blocks join the outer one."""
 
     async def ping(self) -> float:
         """Seconds for one round trip to the backend (0 in memory); the header's health check."""

@@ -24,3 +24,8 @@ def verify_secret(secret: str, secret_hash: str) -> bool:
 
 def full_key(app_id: str, key_id: str, secret: str) -> str:
     return f"{app_id}_{key_id}.{secret}"
+
+
+def new_key_id() -> str:
+    """The public identifier of a key: 16 hex characters from a cryptographic source."""
+    return secrets.token_hex(8)

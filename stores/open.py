@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from stores.audit import Audit
 from stores.engine import Engine
 from stores.entities import AppKeys, Apps, Branches, Tenants, UserApps, Users
 from stores.settings import Settings
@@ -19,6 +20,8 @@ class Stores:
     users: Users = field(init=False)
     user_apps: UserApps = field(init=False)
     app_keys: AppKeys = field(init=False)
+    audit: Audit = field(init=False)
+    """The console's audit trail (written by ``stores.admin.Admin``)."""
 
     def __post_init__(self) -> None:
         self.tenants = Tenants(self.engine)
@@ -27,6 +30,7 @@ class Stores:
         self.users = Users(self.engine)
         self.user_apps = UserApps(self.engine)
         self.app_keys = AppKeys(self.engine)
+        self.audit = Audit(self.engine)
 
     @property
     def backend(self) -> str:

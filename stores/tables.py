@@ -52,6 +52,7 @@ class TableSpec:
     orders: tuple[OrderIndex, ...] = ()
     touch_column: str | None = "updated_at"
     created_column: str | None = "created_at"
+    schema: str = SCHEMA
     columns: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -59,7 +60,7 @@ class TableSpec:
 
     @property
     def qualified(self) -> str:
-        return f"{SCHEMA}.{self.name}"
+        return f"{self.schema}.{self.name}"
 
     @property
     def key_columns(self) -> tuple[str, ...]:

@@ -93,6 +93,8 @@ async def truncate_all(stores: Stores) -> None:
     async with stores.engine.connection() as conn:  # type: ignore[attr-defined]
         await conn.execute("TRUNCATE lokstra_auth.tenants, lokstra_auth.apps, lokstra_auth.branches, "
                            "lokstra_auth.users, lokstra_auth.user_apps, lokstra_auth.app_keys")
+        if await conn.fetchval("SELECT to_regclass('lokstra_console.audit_log') IS NOT NULL"):
+            await conn.execute("TRUNCATE lokstra_console.audit_log")
 
 
 @pytest.fixture(params=["memory", "postgres"])

@@ -90,13 +90,13 @@ async def test_migrations_applied_by_lokstras_runner_count_as_applied(fresh_db: 
     assert status.get(2).state is State.PENDING and status.overall is Overall.PENDING
 
     result = await runner(fresh_db).up()
-    assert [s.version for s in result.steps] == [2] and result.status.overall is Overall.CURRENT
+    assert [s.version for s in result.steps] == [v for v, _ in PACKAGED[1:]] and result.status.overall is Overall.CURRENT
 
 
 # ----- drift -----------------------------------------------------------------------------
 
 async def test_changed_file_is_reported_and_blocks_up_until_accepted(fresh_db: str, tmp_path: Path) -> None:
-    source = copy_migrations(tmp_path / "sql")
+    source = copy_migrations(tmp_path / "sql", (1, 2))
     await runner(fresh_db, source).up()
 
     baseline = source / "001_lokstra_auth_schema.up.sql"
@@ -116,7 +116,7 @@ async def test_changed_file_is_reported_and_blocks_up_until_accepted(fresh_db: s
     refused = await runner(fresh_db, source).up()
     assert refused.outcome is Outcome.REFUSED
     assert len(refused.reasons) == 1 and refused.reasons[0].startswith("002_keyset_indexes changed")
-    assert await lokstra_rows(fresh_db) == PACKAGED
+    assert await lokstra_rows(fresh_db) == PACKAGED[:2]
 
     accepted = await runner(fresh_db, source).up(accept=True)
     assert accepted.outcome is Outcome.DONE and accepted.accepted == [2]
@@ -128,7 +128,7 @@ async def test_changed_file_is_reported_and_blocks_up_until_accepted(fresh_db: s
 
 
 async def test_a_lower_unapplied_version_is_out_of_order_not_pending(fresh_db: str, tmp_path: Path) -> None:
-    source = copy_migrations(tmp_path / "sql")
+    source = copy_migrations(tmp_path / "sql", (1, 2))
     write_migration(source, 4, "four", "CREATE TABLE lokstra_auth.four (id int);", "DROP TABLE lokstra_auth.four;")
     await runner(fresh_db, source).up()
     write_migration(source, 3, "three", "CREATE TABLE lokstra_auth.three (id int);", "DROP TABLE lokstra_auth.three;")
@@ -197,7 +197,7 @@ async def test_two_runners_one_applies_the_other_reports_it(fresh_db: str, tmp_p
 # ----- failure ---------------------------------------------------------------------------
 
 async def test_a_migration_failing_half_way_leaves_the_schema_as_it_was(fresh_db: str, tmp_path: Path) -> None:
-    source = copy_migrations(tmp_path / "sql")
+    source = copy_migrations(tmp_path / "sql", (1, 2))
     await runner(fresh_db, source).up()
     before = await catalog_of(fresh_db)
     write_migration(source, 3, "broken", (
@@ -212,7 +212,7 @@ async def test_a_migration_failing_half_way_leaves_the_schema_as_it_was(fresh_db
     assert failed.version == 3 and failed.sqlstate == "42P01" and failed.error_line == 3
     assert 'relation "lokstra_auth.no_such_table" does not exist' in failed.error
     assert await catalog_of(fresh_db) == before
-    assert [v for v, _ in await lokstra_rows(fresh_db)] == [v for v, _ in PACKAGED]
+    assert [v for v, _ in await lokstra_rows(fresh_db)] == [1, 2]
 
     fail = (await history_rows(fresh_db))[-1]
     assert (fail["version"], fail["event"], fail["success"]) == (3, "fail", False)
@@ -237,10 +237,13 @@ async def test_up_down_up_leaves_an_identical_catalog(fresh_db: str) -> None:
 
     one = await runner(fresh_db).down(1)
     assert one.outcome is Outcome.DONE and [s.version for s in one.steps] == [PACKAGED[-1][0]]
-    assert "idx_tenants_name_c" not in (await catalog_of(fresh_db)).tables["tenants"].indexes
+    assert not await schema_exists(fresh_db, "lokstra_console")  # 003: the empty audit trail goes
     assert await lokstra_rows(fresh_db) == PACKAGED[:-1]
+    two = await runner(fresh_db).down(1)
+    assert two.outcome is Outcome.DONE and [s.version for s in two.steps] == [2]
+    assert "idx_tenants_name_c" not in (await catalog_of(fresh_db)).tables["tenants"].indexes
 
-    rest = await runner(fresh_db).down(len(PACKAGED) - 1)
+    rest = await runner(fresh_db).down(len(PACKAGED) - 2)
     assert rest.outcome is Outcome.DONE
     assert (await catalog_of(fresh_db)).empty and not await schema_exists(fresh_db, "lokstra_auth")
     assert await lokstra_rows(fresh_db) == []
@@ -252,7 +255,7 @@ async def test_up_down_up_leaves_an_identical_catalog(fresh_db: str) -> None:
 
 
 async def test_down_refuses_an_irreversible_migration(fresh_db: str, tmp_path: Path) -> None:
-    source = copy_migrations(tmp_path / "sql")
+    source = copy_migrations(tmp_path / "sql", (1, 2))
     write_migration(source, 3, "drop_domain", "-- lokstra:irreversible\nALTER TABLE lokstra_auth.tenants DROP COLUMN domain;")
     await runner(fresh_db, source).up()
     status = await runner(fresh_db, source).status()
@@ -278,7 +281,7 @@ async def test_dry_run_applies_and_rolls_everything_back(fresh_db: str, tmp_path
     assert (await runner(fresh_db).status()).overall is Overall.NOT_INITIALISED
 
     # 001's SET LOCAL search_path must not reach 003 in a dry run any more than in a real one.
-    source = copy_migrations(tmp_path / "sql")
+    source = copy_migrations(tmp_path / "sql", (1, 2))
     write_migration(source, 3, "unqualified", (
         "CREATE TABLE probe (id int);\n"
         "SELECT 1 / (SELECT count(*) FROM pg_tables WHERE tablename = 'probe' AND schemaname = 'public')::int;\n"
@@ -384,3 +387,13 @@ async def test_another_tools_schema_migrations_in_public_is_ignored(fresh_db: st
     assert status.tracking_table is None and status.overall is Overall.NOT_INITIALISED
     assert status.warnings == ["public.schema_migrations is not lokstra's tracking table "
                                "(no integer version, description and applied_at columns); ignored"]
+
+
+async def test_reverting_the_audit_trail_is_refused_while_it_holds_records(fresh_db: str) -> None:
+    await runner(fresh_db).up()
+    await execute(fresh_db, """INSERT INTO lokstra_console.audit_log
+        (id, at, tenant_id, entity, entity_key, action, os_user, backend)
+        VALUES ('1', now(), 'acme', 'tenant', 'acme', 'create', 'ops', 'postgres')""")
+    refused = await runner(fresh_db).down(1)
+    assert refused.outcome is Outcome.FAILED and "holds audit records" in refused.failed_step.error
+    assert await fetchval(fresh_db, "SELECT count(*) FROM lokstra_console.audit_log") == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,11 @@ def _copy(row: Record) -> Record:
     return row.model_copy(deep=True)
 
 
+Journal = list[tuple[str, MemoryTable, Record]]
+_journal: ContextVar[tuple[object, Journal] | None] = ContextVar("memory_journal", default=None)
+"""The undo journal of the ``atomic()`` block the current task is in (and its engine)."""
+
+
 class MemoryEngine:
     """``changes`` counts the writes that changed something (insert, replace, patch, remove,
     a grant upsert that inserted or re-activated, a ``loader`` load swapped in); it only
@@ -36,6 +42,53 @@ class MemoryEngine:
     def __init__(self) -> None:
         self.tables: dict[str, MemoryTable] = {spec.name: MemoryTable(spec) for spec in ALL_TABLES}
         self.changes = 0
+        from stores.audit import AUDIT
+
+        self.side_tables: dict[str, MemoryTable] = {AUDIT.name: MemoryTable(AUDIT)}
+        """Tables outside the six (the console's audit trail): never copied, digested or
+        swapped by a load, so the audit of a tenant outlives the tenant and any import."""
+
+    def _table(self, spec: TableSpec) -> MemoryTable:
+        return self.tables.get(spec.name) or self.side_tables[spec.name]
+
+    # -- all or nothing ------------------------------------------------------------------------
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[None]:
+        """Writes inside the block are undone if it raises (cancellation included).
+
+        Memory writes never yield to the event loop, so the block is atomic for other
+        tasks as long as it awaits only this engine. Nested blocks join the outer one.
+        """
+        current = _journal.get()
+        if current is not None and current[0] is self:
+            yield
+            return
+        journal: Journal = []
+        token = _journal.set((self, journal))
+        try:
+            yield
+        except BaseException:
+            for kind, table, row in reversed(journal):
+                if kind == "add":
+                    table.discard(row)
+                else:
+                    table.add(row)
+            raise
+        finally:
+            _journal.reset(token)
+
+    def _add(self, table: MemoryTable, row: Record) -> None:
+        table.add(row)
+        self._journaled("add", table, row)
+
+    def _discard(self, table: MemoryTable, row: Record) -> None:
+        table.discard(row)
+        self._journaled("discard", table, row)
+
+    def _journaled(self, kind: str, table: MemoryTable, row: Record) -> None:
+        current = _journal.get()
+        if current is not None and current[0] is self:
+            current[1].append((kind, table, row))
 
     # -- constraint checks, in PostgreSQL's order -------------------------------------------
     def _check(self, table: MemoryTable, row: Record, old: Record | None) -> None:
@@ -55,9 +108,9 @@ class MemoryEngine:
     def _store(self, table: MemoryTable, row: Record, old: Record | None) -> Record:
         self._check(table, row, old)
         if old is not None:
-            table.discard(old)
+            self._discard(table, old)
         stored = _copy(row)
-        table.add(stored)
+        self._add(table, stored)
         return _copy(stored)
 
     def _touched(self, spec: TableSpec, old: Record, changes: dict[str, Any]) -> Record:
@@ -67,16 +120,16 @@ class MemoryEngine:
 
     # -- single rows ------------------------------------------------------------------------
     async def insert(self, spec: TableSpec, row: Record) -> Record:
-        stored = self._store(self.tables[spec.name], row, None)
+        stored = self._store(self._table(spec), row, None)
         self.changes += 1
         return stored
 
     async def fetch(self, spec: TableSpec, key: tuple[str, ...]) -> Record | None:
-        row = self.tables[spec.name].rows.get(key)
+        row = self._table(spec).rows.get(key)
         return _copy(row) if row is not None else None
 
     async def fetch_unique(self, spec: TableSpec, columns: tuple[str, ...], values: tuple[Any, ...]) -> Record | None:
-        table = self.tables[spec.name]
+        table = self._table(spec)
         if columns == spec.key_columns:
             return await self.fetch(spec, values)
         unique = next(u for u in spec.uniques if u.columns == columns)
@@ -84,7 +137,7 @@ class MemoryEngine:
         return _copy(table.rows[key]) if key is not None else None
 
     async def replace(self, spec: TableSpec, row: Record, expected_updated_at: datetime | None) -> Record | None:
-        table = self.tables[spec.name]
+        table = self._table(spec)
         old = table.rows.get(row.key())
         if old is None:
             return None
@@ -97,7 +150,7 @@ class MemoryEngine:
 
     async def patch(self, spec: TableSpec, key: tuple[str, ...], values: Mapping[str, Any],
                     keep_if_set: frozenset[str] = frozenset()) -> Record | None:
-        table = self.tables[spec.name]
+        table = self._table(spec)
         old = table.rows.get(key)
         if old is None:
             return None
@@ -107,7 +160,7 @@ class MemoryEngine:
         return stored
 
     async def remove(self, spec: TableSpec, key: tuple[str, ...]) -> bool:
-        row = self.tables[spec.name].rows.get(key)
+        row = self._table(spec).rows.get(key)
         if row is None:
             return False
         self._cascade(spec, row)
@@ -123,12 +176,12 @@ class MemoryEngine:
                 index = next(i for i in child.spec.orders if i.scope == fk.columns)
                 for dependant in list(child.walk(index, row.key())):
                     self._cascade(child.spec, dependant)
-        self.tables[spec.name].discard(row)
+        self._discard(self._table(spec), row)
 
     # -- many rows ------------------------------------------------------------------------------
     def _matching(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...],
                   order: str, after: str | None = None, descending: bool = False) -> Iterable[Record]:
-        table = self.tables[spec.name]
+        table = self._table(spec)
         index = table.index_for(order, tuple(eq.column for eq in scope))
         prefix = next((c.value for c in conditions if isinstance(c, Prefix) and c.column == order), None)
         for row in table.walk(index, tuple(eq.value for eq in scope), after, prefix, reverse=descending):
@@ -151,7 +204,7 @@ class MemoryEngine:
     async def count(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...]) -> int:
         """Bisections of a sorted index where that answers it (the whole scope, or one prefix
         on an ordered column); otherwise a walk of the narrowest index range."""
-        table = self.tables[spec.name]
+        table = self._table(spec)
         columns = tuple(eq.column for eq in scope)
         values = tuple(eq.value for eq in scope)
         prefix = next((c for c in conditions if isinstance(c, Prefix)
@@ -212,7 +265,7 @@ class MemoryEngine:
     # -- bulk ---------------------------------------------------------------------------------
     def load(self, spec: TableSpec, rows: Iterable[Record]) -> int:
         """Add already-validated rows (demo data, snapshots), checking constraints; returns the count."""
-        table = self.tables[spec.name]
+        table = self._table(spec)
         count = 0
         for row in rows:
             self._check(table, row, None)

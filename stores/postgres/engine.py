@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,12 @@ from stores.postgres.sql import Params, column_list, key_clause, page_sql, q, se
 from stores.query import Condition, Eq, PageRequest, RowCount
 from stores.settings import ConnectionTarget, Settings
 from stores.tables import PARENT_LABEL, USER_APPS, USERS, ForeignKey, TableSpec, Unique
+
+_bound: ContextVar[tuple[object, asyncpg.Connection] | None] = ContextVar("postgres_atomic", default=None)
+"""The connection of the ``atomic()`` block the current task is in (and its engine)."""
+
+AUDIT_MISSING = ("the console's audit table (lokstra_console.audit_log) does not exist: apply migration 003 "
+                 "(Migrations screen, or `lokstra-console migrate up`); nothing was changed")
 
 EXACT_COUNT_BELOW = 10_000
 """Below this planner estimate, ``estimate`` runs an exact ``count(*)`` (cheap at that size)."""
@@ -110,9 +117,31 @@ class PostgresEngine:
                 MIGRATE_HINT, self.target.display())
 
     @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[None]:
+        """Every engine call inside the block runs on one connection in one transaction,
+        committed when the block ends, rolled back if it raises (or the task is cancelled,
+        or the connection drops: the server then rolls back). Nested blocks join the outer one."""
+        current = _bound.get()
+        if current is not None and current[0] is self:
+            yield
+            return
+        async with self.connection() as conn:
+            async with conn.transaction():
+                token = _bound.set((self, conn))
+                try:
+                    yield
+                finally:
+                    _bound.reset(token)
+
+    @asynccontextmanager
     async def connection(self, spec: TableSpec | None = None, row: Record | None = None) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection; database errors leave as the store layer's errors."""
+        """A pooled connection (the ``atomic()`` block's one inside it); database errors
+        leave as the store layer's errors."""
+        bound = _bound.get()
         try:
+            if bound is not None and bound[0] is self:
+                yield bound[1]
+                return
             async with asyncio.timeout(self.target.connect_timeout):
                 conn = await self.pool.acquire()  # cheaper than acquire(timeout=): no wait_for per call
             try:
@@ -121,6 +150,10 @@ class PostgresEngine:
                 await self.pool.release(conn)
         except StoreError:
             raise
+        except asyncpg.UndefinedTableError as exc:
+            if "audit_log" in str(exc):
+                raise StoreError(AUDIT_MISSING) from None
+            raise self._unavailable(exc, self.target) from None
         except asyncpg.UniqueViolationError as exc:
             raise self._duplicate(spec, row, exc) from None
         except asyncpg.ForeignKeyViolationError as exc:

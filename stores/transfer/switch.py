@@ -27,6 +27,7 @@ import itertools
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -49,8 +50,13 @@ HISTORY = 20
 """How many switch reports ``SwitchableEngine.history`` keeps."""
 
 READ_METHODS = ("fetch", "fetch_unique", "page", "select", "count", "estimate", "users_with_grant", "ping", "snapshot")
-WRITE_METHODS = ("insert", "replace", "patch", "remove", "upsert_grant", "loader")
+WRITE_METHODS = ("insert", "replace", "patch", "remove", "upsert_grant", "loader", "atomic")
 """Every engine operation is one or the other (tests/test_switch.py keeps this complete)."""
+
+
+_admitted: ContextVar[object | None] = ContextVar("switch_atomic", default=None)
+"""The switchable engine whose ``atomic()`` block the current task is in: its writes were
+admitted once, for the whole block (a switch waits for the block, not the other way round)."""
 
 
 class SwitchError(StoreError):
@@ -210,6 +216,9 @@ class SwitchableEngine:
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[None]:
+        if _admitted.get() is self:
+            yield
+            return
         await self._admit()
         try:
             yield
@@ -266,6 +275,20 @@ class SwitchableEngine:
     async def upsert_grant(self, grant: UserApp) -> UserApp:
         async with self._write():
             return await self._engine.upsert_grant(grant)
+
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[None]:
+        """The active engine's ``atomic()``, admitted through the gate as one write: a
+        switch drains it like any write and never splits it across two engines."""
+        if _admitted.get() is self:
+            yield
+            return
+        async with self._write(), self._engine.atomic():
+            token = _admitted.set(self)
+            try:
+                yield
+            finally:
+                _admitted.reset(token)
 
     @asynccontextmanager
     async def loader(self, replace: bool = False) -> AsyncIterator[Any]:

@@ -95,7 +95,7 @@ async def test_a_fresh_database_is_not_initialised_and_is_applied_from_the_scree
         # Enter on the confirmation as it opens answers No: nothing happens.
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirmation")
-        assert "Apply 2 pending migration(s)?" in screen_text(app)
+        assert "Apply 3 pending migration(s)?" in screen_text(app)
         await pilot.press("enter")
         await until(pilot, lambda: app.screen is screen, "the screen back")
         assert not await schema_exists(fresh_db, "lokstra_core")
@@ -105,19 +105,19 @@ async def test_a_fresh_database_is_not_initialised_and_is_applied_from_the_scree
         assert "Dry run: everything was rolled back." in screen_text(app) and modal.end.ok
         await pilot.press("enter")
         await until(pilot, lambda: app.screen is screen, "the screen back")
-        assert "last run: dry run: 2 migration(s) would apply (001, 002)" in screen_text(app)
+        assert "last run: dry run: 3 migration(s) would apply (001, 002, 003)" in screen_text(app)
         assert not await schema_exists(fresh_db, "lokstra_core") and not await lokstra_auth_tables(fresh_db)
 
         modal = await run_confirmed(pilot, app)
         text = screen_text(app)
-        assert "[1/2] apply 001_lokstra_auth_schema  ok" in text
-        assert "[2/2] apply 002_keyset_indexes  ok" in text
-        assert "Applied 2 migration(s)." in text and "Schema: current at version 002" in text
+        assert "[1/3] apply 001_lokstra_auth_schema  ok" in text
+        assert "[2/3] apply 002_keyset_indexes  ok" in text
+        assert "Applied 3 migration(s)." in text and "Schema: current at version 003" in text
         assert modal.end.ok
         await pilot.press("enter")  # Close has the focus
-        await until(pilot, lambda: app.screen is screen and "current at version 002" in summary(app), "the new status")
-        assert states(screen) == [("001", "applied"), ("002", "applied")]
-        assert "last run: applied 2 migration(s) (001, 002)" in screen_text(app)
+        await until(pilot, lambda: app.screen is screen and "current at version 003" in summary(app), "the new status")
+        assert states(screen) == [("001", "applied"), ("002", "applied"), ("003", "applied")]
+        assert "last run: applied 3 migration(s) (001, 002, 003)" in screen_text(app)
         assert "Traceback" not in screen_text(app)
         await until(pilot, lambda: app.stores is not None and app.health == "ok", "the console to open the migrated database")
 
@@ -129,8 +129,8 @@ async def test_a_fresh_database_is_not_initialised_and_is_applied_from_the_scree
 async def test_a_migrated_database_is_current_and_there_is_nothing_to_apply(migrated_db: str) -> None:
     app = LokstraConsole(pg_settings(migrated_db), config=ConsoleConfig())
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_migrations(pilot, app, "current at version 002")
-        assert states(screen) == [("001", "applied"), ("002", "applied")]
+        screen = await open_migrations(pilot, app, "current at version 003")
+        assert states(screen) == [("001", "applied"), ("002", "applied"), ("003", "applied")]
         assert {"migrations.apply", "migrations.dry_run", "migrations.refresh"} <= binding_ids(app)
         assert "Apply pending" in footer(app)
         assert [title for title, _, _ in screen.palette_commands()] == [
@@ -143,7 +143,7 @@ async def test_a_migrated_database_is_current_and_there_is_nothing_to_apply(migr
         await pilot.pause(0.1)
         assert app.screen is screen, "no confirmation when there is nothing to apply"
         await pilot.press("r")
-        await until(pilot, lambda: "current at version 002" in summary(app), "the reload")
+        await until(pilot, lambda: "current at version 003" in summary(app), "the reload")
 
 
 @pytest.mark.postgres
@@ -193,7 +193,7 @@ async def test_a_held_lock_names_its_holder_give_up_changes_nothing_and_wait_goe
             await until(pilot, lambda: "Waiting …" in screen_text(app), "the waiting line")
             await holder.execute("SELECT pg_advisory_unlock_all()")
             modal = await run_finished(pilot, app)
-            assert modal.end.ok and "Applied 2 migration(s)." in screen_text(app)
+            assert modal.end.ok and "Applied 3 migration(s)." in screen_text(app)
     finally:
         await holder.close()
     assert (await db_status(fresh_db)).overall is Overall.CURRENT
@@ -223,7 +223,7 @@ async def test_a_changed_file_is_refused_then_accepted_after_a_second_confirmati
         modal = await run_finished(pilot, app)
         assert "accepted the drift of 001" in screen_text(app) and modal.end.ok
         await pilot.press("enter")
-        await until(pilot, lambda: "current at version 002" in summary(app), "the status after the accept")
+        await until(pilot, lambda: "current at version 003" in summary(app), "the status after the accept")
     assert (await db_status(fresh_db, source)).overall is Overall.CURRENT
 
 
@@ -255,7 +255,7 @@ async def test_a_failing_migration_shows_the_database_message_and_line(
 async def test_read_only_mode_has_no_apply_anywhere(migrated_db: str) -> None:
     app = LokstraConsole(pg_settings(migrated_db, read_only=True), config=ConsoleConfig())
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_migrations(pilot, app, "current at version 002")
+        screen = await open_migrations(pilot, app, "current at version 003")
         ids = binding_ids(app)
         assert "migrations.refresh" in ids
         assert not ids & {"migrations.apply", "migrations.dry_run"}
@@ -302,10 +302,10 @@ async def test_memory_backend_shows_the_configured_profiles_state(no_pg_environm
                       password=SecretStr(unquote(parts.password)) if parts.password else None)
     app = LokstraConsole(Settings(), config=ConsoleConfig(profiles={"local": profile}, active_profile="local"))
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_migrations(pilot, app, "current at version 002")
+        screen = await open_migrations(pilot, app, "current at version 003")
         text = screen_text(app)
         assert "Migrations concern PostgreSQL" in text and "profile local" in text and profile.display() in text
-        assert states(screen) == [("001", "applied"), ("002", "applied")]
+        assert states(screen) == [("001", "applied"), ("002", "applied"), ("003", "applied")]
         assert "Apply" not in footer(app)
         assert not {"migrations.apply", "migrations.dry_run"} & binding_ids(app)
         if parts.password:
