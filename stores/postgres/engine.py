@@ -120,23 +120,36 @@ class PostgresEngine:
     async def atomic(self) -> AsyncIterator[None]:
         """Every engine call inside the block runs on one connection in one transaction,
         committed when the block ends, rolled back if it raises (or the task is cancelled,
-        or the connection drops: the server then rolls back). Nested blocks join the outer one."""
+        or the connection drops: the server then rolls back). Nested blocks join the outer one.
+
+        Only a connection lost during COMMIT leaves the outcome unknown, and says so."""
         current = _bound.get()
         if current is not None and current[0] is self:
             yield
             return
-        async with self.connection() as conn:
-            async with conn.transaction():
-                token = _bound.set((self, conn))
+        async with self.connection(write=True) as conn:
+            transaction = conn.transaction()
+            await transaction.start()
+            token = _bound.set((self, conn))
+            try:
+                yield
+            except BaseException:
+                _bound.reset(token)
                 try:
-                    yield
-                finally:
-                    _bound.reset(token)
+                    await transaction.rollback()
+                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                    pass  # the connection is gone: the server has rolled back already
+                raise
+            _bound.reset(token)
+            await transaction.commit()
 
     @asynccontextmanager
-    async def connection(self, spec: TableSpec | None = None, row: Record | None = None) -> AsyncIterator[asyncpg.Connection]:
+    async def connection(self, spec: TableSpec | None = None, row: Record | None = None,
+                         write: bool = False) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection (the ``atomic()`` block's one inside it); database errors
-        leave as the store layer's errors."""
+        leave as the store layer's errors. ``write``: a connection lost mid-call leaves the
+        outcome unknown (the server may have committed before the answer was lost), which
+        the error says, so nobody retries blindly."""
         bound = _bound.get()
         try:
             if bound is not None and bound[0] is self:
@@ -164,7 +177,12 @@ class PostgresEngine:
             entity = spec.entity if spec else "value"
             raise ValidationFailed(entity, {"value": scrub(str(exc), self.target.secrets())}) from None
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
-            raise self._unavailable(exc, self.target) from None
+            found = self._unavailable(exc, self.target)
+            if write and bound is None and isinstance(found, BackendUnavailable) and found.cause == "connection_lost":
+                found = BackendUnavailable("outcome_unknown", "The connection was lost while a change was being "
+                                           "committed: it may have been applied or not",
+                                           "Reload and check the current state before retrying", self.target.display())
+            raise found from None
 
     def _duplicate(self, spec: TableSpec | None, row: Record | None, exc: asyncpg.UniqueViolationError) -> StoreError:
         found = spec.constraint(exc.constraint_name or "") if spec else None
@@ -186,7 +204,7 @@ class PostgresEngine:
         placeholders = ", ".join(params.add(getattr(row, c)) for c in spec.columns)
         columns = ", ".join(q(c) for c in spec.columns)
         sql = f"INSERT INTO {spec.qualified} ({columns}) VALUES ({placeholders}) RETURNING {columns}"
-        async with self.connection(spec, row) as conn:
+        async with self.connection(spec, row, write=True) as conn:
             return row_model(spec, await conn.fetchrow(sql, *params.values))
 
     async def fetch(self, spec: TableSpec, key: tuple[str, ...]) -> Record | None:
@@ -211,7 +229,7 @@ class PostgresEngine:
         sql = f"UPDATE {spec.qualified} SET {', '.join(assignments)} WHERE {key_clause(spec, key, params)}"
         if expected_updated_at is not None and spec.touch_column:
             sql += f" AND {q(spec.touch_column)} = {params.add(expected_updated_at)}"
-        async with self.connection(spec, row) as conn:
+        async with self.connection(spec, row, write=True) as conn:
             record = await conn.fetchrow(f"{sql} RETURNING {column_list(spec)}", *params.values)
         return row_model(spec, record) if record is not None else None
 
@@ -233,7 +251,7 @@ class PostgresEngine:
     async def remove(self, spec: TableSpec, key: tuple[str, ...]) -> bool:
         params = Params()
         sql = f"DELETE FROM {spec.qualified} WHERE {key_clause(spec, key, params)}"
-        async with self.connection(spec) as conn:
+        async with self.connection(spec, write=True) as conn:
             status = await conn.execute(sql, *params.values)
         return status != "DELETE 0"
 
@@ -275,7 +293,7 @@ class PostgresEngine:
                 granted_at = CASE WHEN g.status = 'active' THEN g.granted_at ELSE EXCLUDED.granted_at END,
                 revoked_at = CASE WHEN g.status = 'active' THEN g.revoked_at ELSE NULL END
             RETURNING {column_list(USER_APPS)}"""
-        async with self.connection(USER_APPS, grant) as conn:
+        async with self.connection(USER_APPS, grant, write=True) as conn:
             record = await conn.fetchrow(sql, grant.tenant_id, grant.app_id, grant.user_id, grant.granted_at)
         return row_model(USER_APPS, record)  # type: ignore[return-value]
 
