@@ -322,3 +322,30 @@ async def test_a_write_refused_during_a_switch_is_never_applied_later() -> None:
     assert await user_ids(target, TENANT, "too-late") == [] == await user_ids(memory, TENANT, "too-late")
     with pytest.raises(TypeError):
         SwitchableEngine(stores.engine)
+
+
+async def test_an_atomic_block_is_drained_by_a_switch_as_one_write() -> None:
+    """A switch waits for an open atomic block (an audited change) and copies all of it;
+    the block's own writes never wait at the gate the switch closed behind it."""
+    memory = demo_memory(users=5)
+    stores = switchable_stores(memory, write_wait=2)
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def audited_change() -> None:
+        async with stores.engine.atomic():
+            await stores.users.create(user(TENANT, "in-block-1"))
+            entered.set()
+            await release.wait()
+            await stores.users.create(user(TENANT, "in-block-2"))
+
+    change = asyncio.create_task(audited_change())
+    await entered.wait()
+    target = MemoryEngine()
+    switch = asyncio.create_task(stores.engine.switch_to(target))
+    await asyncio.sleep(0.1)
+    assert not switch.done(), "the switch must wait for the open block"
+    release.set()
+    await change
+    report = await switch
+    assert report.ok and stores.engine.current is target
+    assert await stores.users.exists(TENANT, "in-block-1") and await stores.users.exists(TENANT, "in-block-2")
