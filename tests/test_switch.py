@@ -215,7 +215,7 @@ async def test_a_schema_that_is_not_current_is_refused_with_the_reason(fresh_db:
         with pytest.raises(SwitchRefused) as err:
             await stores.engine.switch_to(engine)
         assert err.value.cause == "schema_pending"
-        assert "1 migration pending (002_keyset_indexes)" in str(err.value) and "migrate up" in str(err.value)
+        assert "1 migration pending (003_console_audit)" in str(err.value) and "migrate up" in str(err.value)
         assert err.value.report is not None and err.value.report.outcome == "refused"
         assert stores.backend == "memory" and stores.engine.current is memory
         await stores.users.create(user("acme", "after-refusal"))  # the gate is open
