@@ -72,8 +72,29 @@ def check_identifier(value: str) -> str:
 
 
 def check_json(value: Any) -> Any:
-    """Refuse JSON that jsonb would reject: NaN/Infinity, NUL in strings, non-string keys."""
+    """Refuse JSON that jsonb would reject: NaN/Infinity, NUL in strings, non-string keys;
+    and hold numbers as jsonb gives them back (``jsonb_numbers``), so both backends agree."""
     _walk_json(value, "")
+    return jsonb_numbers(value)
+
+
+def jsonb_numbers(value: Any) -> Any:
+    """``value`` with its floats as PostgreSQL's jsonb returns them: jsonb keeps a number as
+    its decimal text, so a float Python writes with a positive exponent (1e+16, 1.5e+300)
+    comes back as the integer that text means, and -0.0 as 0.0 (found by tests/reliability/
+    test_fuzz.py: the memory backend kept the float, PostgreSQL returned an int)."""
+    if isinstance(value, dict):
+        return {key: jsonb_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [jsonb_numbers(item) for item in value]
+    if isinstance(value, float) and not isinstance(value, bool):
+        if value == 0:
+            return 0.0
+        text = repr(value)
+        if "e+" in text:
+            mantissa, exponent = text.split("e+")
+            whole, _, fraction = mantissa.partition(".")
+            return int(whole + fraction) * 10 ** (int(exponent) - len(fraction))
     return value
 
 

@@ -15,8 +15,10 @@ class UserApps(TableStore[UserApp]):
     async def grant_access(self, tenant_id: str, app_id: str, user_id: str) -> UserApp:
         """Grant, or re-activate a revoked grant (an upsert); an active grant stays as it is."""
         check_keys(self.spec.entity, tenant_id=tenant_id, app_id=app_id, user_id=user_id)
-        grant = self.validated(UserApp(tenant_id=tenant_id, app_id=app_id, user_id=user_id,
-                                       status="active", granted_at=utcnow(), revoked_at=None))
+        # model_construct: validated() turns bad ids into ValidationFailed (the constructor
+        # would raise pydantic's own error, found by tests/reliability/test_fuzz.py).
+        grant = self.validated(UserApp.model_construct(tenant_id=tenant_id, app_id=app_id, user_id=user_id,
+                                                       status="active", granted_at=utcnow(), revoked_at=None))
         return await self.engine.upsert_grant(grant)
 
     async def revoke_access(self, tenant_id: str, app_id: str, user_id: str) -> UserApp:

@@ -283,6 +283,10 @@ async def _side_connection(engine: PostgresEngine, conn: asyncpg.Connection) -> 
         return None
     try:
         snapshot_id = await conn.fetchval("SELECT pg_export_snapshot()")
+    except asyncpg.PostgresError:  # e.g. a server that cannot export snapshots: read on one connection
+        return None
+    # A lost *reading* connection is not a reason to carry on with it: that error propagates.
+    try:
         async with asyncio.timeout(min(engine.target.connect_timeout, 5.0)):
             side = await pool.acquire()
     except (asyncpg.PostgresError, *LOST):

@@ -8,22 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import re
 import socket
 import ssl
 
-import asyncpg
-
 from stores.errors import BackendUnavailable
+from stores.secrets import MASK, mask_dsn
 
 MIGRATE_HINT = "Run `lokstra-console migrate up` (or check DB_NAME points at the right database)"
 
 
+_API_KEY_SECRET = re.compile(r"(?<=\S\.)[A-Za-z0-9_-]{43}(?![A-Za-z0-9_=-])")
+"""The secret part of a full API key ``{app_id}_{key_id}.{secret}`` (stores/keys.py): 32 random
+bytes, base64url without padding, so exactly 43 characters after the dot."""
+
+
 def scrub(text: str, secrets: list[str]) -> str:
-    """Replace every secret in ``text`` with ****."""
-    for secret in secrets:
+    """Replace every known secret in ``text`` with ****, then whatever still looks like one:
+    a password in a DSN (URL or key=value, see ``stores.secrets.mask_dsn``) and the secret
+    part of a full API key. Longer secrets go first, so one that contains another is masked whole."""
+    for secret in sorted(secrets, key=len, reverse=True):
         if secret:
-            text = text.replace(secret, "****")
-    return text
+            text = text.replace(secret, MASK)
+    return _API_KEY_SECRET.sub(MASK, mask_dsn(text))
 
 
 def diagnose(exc: BaseException, target: str | None = None, secrets: list[str] | None = None) -> BackendUnavailable | None:
@@ -36,6 +43,8 @@ def diagnose(exc: BaseException, target: str | None = None, secrets: list[str] |
 
 
 def _classify(exc: BaseException) -> tuple[str, str, str] | None:
+    import asyncpg  # here, not at the top: the log filter uses ``scrub`` and the console starts without asyncpg
+
     message = str(exc)
     lowered = message.lower()
     if isinstance(exc, asyncpg.InvalidPasswordError) or "password authentication failed" in lowered:
@@ -46,6 +55,11 @@ def _classify(exc: BaseException) -> tuple[str, str, str] | None:
                 "Create it (CREATE DATABASE …) or set DB_NAME to an existing database")
     if isinstance(exc, (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError)):
         return ("not_migrated", f"The lokstra_auth schema has not been migrated ({message})", MIGRATE_HINT)
+    if isinstance(exc, asyncpg.InsufficientPrivilegeError):
+        return ("insufficient_privilege", f"The database role may not do this: {message}",
+                "Grant the role the missing privilege, or use a role that has it: the stores need USAGE on schema "
+                "lokstra_auth and SELECT, INSERT, UPDATE, DELETE on its tables (SELECT alone for read-only use); "
+                "migrations need the owner of lokstra_auth and lokstra_core")
     if "pg_hba.conf" in lowered and "no encryption" in lowered:
         return ("ssl_required", "The server requires SSL for this connection",
                 "Set DB_SSL_MODE=require (or verify-full with the server's CA)")
@@ -76,8 +90,11 @@ def _classify(exc: BaseException) -> tuple[str, str, str] | None:
             or "connection refused" in lowered or "connect call failed" in lowered:
         return ("refused", "Connection refused: the server is not running or a firewall blocks the port",
                 "Start PostgreSQL (or check DB_HOST / DB_PORT) and make sure the port is open")
+    # asyncpg detaches a pooled connection whose socket closed under it; the next call on it
+    # says "released back to the pool" (e.g. a digest read when every connection was cut).
     if isinstance(exc, (asyncpg.ConnectionDoesNotExistError, ConnectionResetError)) or (
-        isinstance(exc, asyncpg.InterfaceError) and "connection" in lowered and "closed" in lowered
+        isinstance(exc, asyncpg.InterfaceError) and "connection" in lowered
+        and ("closed" in lowered or "released back to the pool" in lowered)
     ):
         return ("connection_lost", "The connection to the server was lost", "Check the network and the server, then retry")
     if isinstance(exc, OSError) and exc.errno in {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT}:

@@ -403,6 +403,10 @@ class SwitchableEngine:
         except _VerificationFailed as exc:
             report.outcome, report.reason = "failed", str(exc) + _target_note(report)
             raise SwitchFailed(report.reason, report) from None
+        except StoreError as exc:  # the backend became unusable mid-way (a lost connection, a refusal)
+            report.outcome = "failed"
+            report.reason = f"{str(exc).rstrip('.')} (while {phase})" + _target_note(report)
+            raise SwitchFailed(report.reason, report) from None
         except asyncio.CancelledError:
             report.reason = f"cancelled while {phase}" + _target_note(report)
             raise
