@@ -74,6 +74,7 @@ class ConsoleConfig(BaseSettings):
     animations: bool = False
     health_interval: float = Field(5.0, ge=0.5, le=300)
     write_wait: float = Field(30.0, gt=0, description="seconds a write waits for a live switch to finish")
+    allow_hard_delete: bool = Field(False, description="offer hard deletes (with cascade); off: only status changes")
 
     @classmethod
     def settings_customise_sources(
@@ -117,7 +118,7 @@ def _toml_value(value: Any) -> str:
 
 def to_toml(config: ConsoleConfig, keep_passwords: frozenset[str] = frozenset()) -> str:
     lines: list[str] = []
-    for key in ("active_profile", "animations", "health_interval", "write_wait"):
+    for key in ("active_profile", "animations", "health_interval", "write_wait", "allow_hard_delete"):
         value = getattr(config, key)
         if value is not None:
             lines.append(f"{key} = {_toml_value(value)}")

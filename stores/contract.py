@@ -49,11 +49,14 @@ class TenantFilter(Filter):
 
 
 class AppFilter(Filter):
+    name_prefix: Text | None = None
+    """Apps are paged by name, so this is a range of that index (the grant dialog's lookup)."""
     type: AppType | None = None
     status: AppStatus | None = None
 
     def conditions(self) -> tuple[Condition, ...]:
-        return _present(Eq("type", self.type) if self.type else None,
+        return _present(Prefix("name", self.name_prefix) if self.name_prefix else None,
+                        Eq("type", self.type) if self.type else None,
                         Eq("status", self.status) if self.status else None)
 
 

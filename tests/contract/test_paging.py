@@ -239,3 +239,12 @@ async def test_other_stores_page_backwards(stores: Stores) -> None:
     assert [a.name for a in apps.rows] == ["App 3", "App 4"]
     tenants = await stores.tenants.page(last=True, limit=1)
     assert [t.id for t in tenants.rows] == ["acme"] and tenants.prev_cursor is None
+
+
+async def test_apps_filter_by_name_prefix(stores: Stores) -> None:
+    await stores.tenants.create(f.tenant("acme"))
+    for app_id, name in (("w1", "Web"), ("w2", "Webhooks"), ("m1", "Mobile"), ("w3", "web lower")):
+        await stores.apps.create(f.app("acme", app_id, name=name))
+    page = await stores.apps.page("acme", filter={"name_prefix": "Web"})
+    assert [a.name for a in page.rows] == ["Web", "Webhooks"]
+    assert await stores.apps.count("acme", filter={"name_prefix": "Web"}) == 2

@@ -1,0 +1,133 @@
+"""API keys at 80x24 on both backends: shown once and only hashed in the store, gone from
+the screen, clipboard and audit once the dialog closed; rotation with overlap; revoke with
+a reason; the key report."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from textual.widgets import Checkbox, Input
+
+from console.edit import GenerateKey, KeyReportScreen, KeyShownOnce, RevokeKey, RotateKey
+from stores.keys import verify_secret
+from stores.models import AppKey, utcnow
+from tests.edit.conftest import Results, Run
+from tests.support.factories import key
+from tests.support.tui import screen_text, until
+
+FULL_KEY = re.compile(r"web_([0-9a-f]{16})\.([A-Za-z0-9_-]{43})")
+
+
+async def shown_key(pilot, app) -> tuple[str, str]:  # noqa: ANN001
+    """(key_id, secret) read off the screen of the open KeyShownOnce."""
+    await until(pilot, lambda: isinstance(app.screen, KeyShownOnce) and FULL_KEY.search(screen_text(app)) is not None,
+                "the new key on screen")
+    match = FULL_KEY.search(screen_text(app))
+    assert match is not None
+    return match[1], match[2]
+
+
+async def confirm_stored_and_close(pilot, app) -> None:  # noqa: ANN001
+    """Escape alone does not close it; ticking "I stored it" and Close does."""
+    shown = app.screen
+    await pilot.press("escape")
+    await until(pilot, lambda: "Store the key first" in screen_text(app), "the refusal to close")
+    assert app.screen is shown
+    assert app.focused is shown.query_one("#stored", Checkbox)
+    await pilot.press("space")
+    assert app.focused is shown.query_one("#close")
+    await pilot.press("enter")
+    await until(pilot, lambda: not isinstance(app.screen, KeyShownOnce), "the key dialog to close")
+
+
+async def everything_in_audit(app) -> str:  # noqa: ANN001
+    page = await app.stores.audit.page(limit=1000)
+    return "\n".join(entry.model_dump_json() for entry in page.rows)
+
+
+async def test_a_generated_key_is_shown_once_and_only_its_hash_is_stored(console: Run) -> None:
+    async with console() as (app, pilot):
+        results = Results()
+        results.push(app, GenerateKey("acme", "web"))
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "give the key a name" in screen_text(app), "the missing name at its field")
+        await pilot.press(*"ci", "tab")  # name "ci"; the next fields: scopes, expiry, owner
+        await pilot.press(*"read", "comma", "space", *"write", "tab", *"30", "tab", *"user-u", "down")
+        await until(pilot, lambda: "user-u2" in screen_text(app), "the owner's suggestions")
+        await pilot.press("down", "enter", "ctrl+s")  # user-u2
+        key_id, secret = await shown_key(pilot, app)
+        app.screen.action_copy()
+        assert app.clipboard.endswith(secret)
+        stored = await app.stores.app_keys.get_by_key_id("acme", "web", key_id)
+        assert verify_secret(secret, stored.secret_hash) and secret not in stored.model_dump_json()
+        assert (stored.name, stored.scopes, stored.user_id, stored.key_type, stored.environment) == \
+            ("ci", ["read", "write"], "u2", "secret", "live")
+        assert stored.expires_at is not None and abs(stored.expires_at - (utcnow() + timedelta(days=30))) < timedelta(minutes=1)
+        await confirm_stored_and_close(pilot, app)
+        await until(pilot, lambda: bool(results), "the generate dialog to close")
+        assert isinstance(results[0], AppKey) and results[0].key_id == key_id
+        await pilot.pause()
+        assert secret not in app.export_screenshot()
+        assert secret not in app.clipboard
+        assert secret not in await everything_in_audit(app)
+        assert key_id in await everything_in_audit(app)
+
+
+async def test_rotation_overlaps_and_shows_the_new_key_once(console: Run) -> None:
+    async with console() as (app, pilot):
+        old = (await app.stores.app_keys.list_by_app("acme", "web"))[0]
+        results = Results()
+        results.push(app, RotateKey(old))
+        await pilot.pause()
+        await pilot.press("enter", "down", "enter")  # grace: 24 hours -> 7 days
+        await pilot.press("ctrl+s")
+        key_id, secret = await shown_key(pilot, app)
+        assert "The old key kid-acme-k1 keeps working until" in screen_text(app)
+        new = await app.stores.app_keys.get_by_key_id("acme", "web", key_id)
+        before = await app.stores.app_keys.get_by_id(old.id)
+        assert verify_secret(secret, new.secret_hash) and not new.revoked and new.expires_at is None
+        assert (new.name, new.scopes, new.user_id) == (old.name, old.scopes, old.user_id)
+        assert not before.revoked and verify_secret("secret-acme-k1", before.secret_hash)
+        assert before.expires_at is not None
+        assert abs(before.expires_at - (utcnow() + timedelta(days=7))) < timedelta(minutes=1), "both valid now"
+        await confirm_stored_and_close(pilot, app)
+        await until(pilot, lambda: bool(results), "the rotate dialog to close")
+        assert results[0].key_id == key_id
+        await pilot.pause()
+        assert secret not in app.export_screenshot() and secret not in await everything_in_audit(app)
+
+
+async def test_revoking_needs_a_reason(console: Run) -> None:
+    async with console() as (app, pilot):
+        target = (await app.stores.app_keys.list_by_app("acme", "web"))[0]
+        results = Results()
+        dialog = results.push(app, RevokeKey(target))
+        await pilot.pause()
+        assert dialog.query_one("#revoke").disabled
+        await pilot.press("enter")
+        await until(pilot, lambda: "Say why" in screen_text(app), "the missing reason")
+        assert not (await app.stores.app_keys.get_by_id(target.id)).revoked
+        await pilot.press(*"leaked", "enter")
+        await until(pilot, lambda: bool(results), "the revoke")
+        revoked = await app.stores.app_keys.get_by_id(target.id)
+        assert revoked.revoked and revoked.metadata["revoked_reason"] == "leaked"
+
+
+async def test_the_key_report_lists_expiring_expired_and_unused_keys(console: Run) -> None:
+    async with console() as (app, pilot):
+        now = utcnow()
+        await app.stores.app_keys.store(key(key_pk="soon", expires_at=now + timedelta(days=5), last_used=now))
+        await app.stores.app_keys.store(key(key_pk="later", expires_at=now + timedelta(days=50), last_used=now))
+        await app.stores.app_keys.store(key(key_pk="gone", expires_at=now - timedelta(days=1), last_used=now))
+        app.push_screen(KeyReportScreen("acme"))
+        await until(pilot, lambda: "Expiring ≤30d (1)" in screen_text(app), "the report")
+        text = screen_text(app)
+        assert "Expired, not revoked (1)" in text and "Never used (1)" in text
+        assert "kid-soon" in text and "kid-later" not in text
+        field = app.screen.query_one("#days", Input)
+        field.value = "60"
+        await pilot.press("enter")
+        await until(pilot, lambda: "Expiring ≤60d (2)" in screen_text(app), "the report over 60 days")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, KeyReportScreen), "Escape to close the report")
