@@ -8,6 +8,7 @@ own the widgets.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from importlib import import_module
 
@@ -17,15 +18,19 @@ from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.worker import Worker, WorkerState
 
 from console.actions import APP_ACTIONS, bindings
 from console.config import ConsoleConfig
+from console.logs import describe_log, log_worker_error, scrub_text
 from console.screens.base import ConsoleScreen
 from console.screens.help import HelpScreen, binding_rows
 from console.widgets.header import HeaderState
 from stores import Settings, Stores, open_stores
 from stores.errors import StoreError
 from stores.transfer.switch import switchable_stores
+
+log = logging.getLogger("lokstra.console")
 
 SLOW_PING_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 60.0
@@ -126,6 +131,9 @@ class LokstraConsole(App[int]):
     def on_mount(self) -> None:
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
+        state = self.header_state()
+        log.info("console started: backend %s %s, profile %s, read-only %s", state.backend, state.target or "-",
+                 self.profile_name or "-", self.settings.read_only)
         self.open_backend()
 
     @work(exclusive=True, group="backend", exit_on_error=False)
@@ -146,6 +154,7 @@ class LokstraConsole(App[int]):
         self.stores = message.stores
         self.problem = None
         self.health = "ok"
+        log.info("backend opened: %s", self.header_state().target or self.settings.backend)
         self.refresh_header()
         if isinstance(self.screen, ConsoleScreen):
             self.screen.stores_ready()
@@ -155,6 +164,7 @@ class LokstraConsole(App[int]):
     def _backend_failed(self, message: BackendFailed) -> None:
         self.problem = message.text
         self.health = "down"
+        log.warning("backend unavailable: %s", message.text)
         self.refresh_header()
         self.notify(message.text, title="Backend unavailable", severity="error", timeout=15)
         self._backoff = min(self._backoff * 2, MAX_BACKOFF_SECONDS)
@@ -196,6 +206,8 @@ class LokstraConsole(App[int]):
     async def _reconnected(self, message: Reconnected) -> None:
         old = self.stores
         self.settings, self.profile_name, self.environment = message.settings, message.profile, message.environment
+        log.info("reconnected to %s (profile %s)", message.settings.connection().display()
+                 if message.settings.use_postgres else "memory", message.profile or "-")
         self._backend_opened(self.BackendOpened(message.stores))
         if isinstance(self.screen, ConsoleScreen):
             where = message.settings.connection().display() if message.settings.use_postgres else "memory"
@@ -206,6 +218,7 @@ class LokstraConsole(App[int]):
     @on(ReconnectFailed)
     def _reconnect_failed(self, message: ReconnectFailed) -> None:
         still = "the previous backend" if self.stores is not None else "no backend"
+        log.warning("cannot connect to %s: %s", message.target, message.text)
         self.notify(f"{message.text}\nThe console stays on {still}.", title=f"Cannot connect to {message.target}",
                     severity="error", timeout=15)
         if isinstance(self.screen, ConsoleScreen):
@@ -246,8 +259,40 @@ class LokstraConsole(App[int]):
             self._backoff = self.config.health_interval
             if before == "down":
                 self.notify("The backend answers again.", title="Reconnected")
+        if self.health != before:
+            log.log(logging.WARNING if self.health == "down" else logging.INFO, "health %s -> %s%s", before,
+                    self.health, f": {message.error}" if message.error else f" (ping {(message.rtt or 0) * 1000:.0f} ms)")
         self.refresh_header()
         self._arm_health(self._backoff)  # re-armed only now: checks never overlap
+
+    def _fatal_error(self) -> None:
+        """An unhandled exception ends the app. Textual's own handler prints the traceback
+        with every frame's local variables, and a local may hold a password typed into a
+        form or a key being shown once: ours prints one scrubbed line and puts the
+        traceback (without locals, scrubbed) in the log file. Overrides a private method of
+        textual.App; tests/tui/test_app.py fails if Textual stops calling it."""
+        import traceback
+
+        from rich.text import Text
+
+        error = self._exception
+        self.bell()
+        if error is not None:
+            details = scrub_text("".join(traceback.format_exception(error)))
+            log.error("the console stopped on an unexpected error:\n%s", details)
+            summary = scrub_text(f"{type(error).__name__}: {error}")
+        else:
+            summary = "an unexpected error"
+        self._exit_renderables.append(Text(f"lokstra-console stopped: {summary}\nThe traceback is in the log: "
+                                           f"{describe_log()}"))
+        self._close_messages_no_wait()
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        """The console's own workers (screens log theirs, see ConsoleScreen): an unexpected error
+        goes to the log file with its traceback, scrubbed."""
+        if event.state is WorkerState.ERROR:
+            log_worker_error(event.worker)
 
     # -- navigation ------------------------------------------------------------------------
     def action_back(self) -> None:

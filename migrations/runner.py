@@ -11,6 +11,7 @@ work inside one outer transaction that is always rolled back.
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -35,6 +36,8 @@ ProgressCallback = Callable[[Progress], None]
 SourceArg = str | Path | Traversable | MigrationSet | None
 
 APPLICATION_NAME = "lokstra-console migrate"
+
+log = logging.getLogger("lokstra.migrations")
 
 
 def _now() -> datetime:
@@ -279,6 +282,8 @@ class MigrationRunner:
                 ))
         except asyncpg.PostgresError as exc:
             step = _failed_step(migration, action, sql, exc, _elapsed_ms(started))
+            log.warning("migration %s: %s failed%s: %s", migration.label, action, " (dry run)" if dry_run else "",
+                        step.error)
             if not dry_run:
                 await tracking.record(conn, schema, actor, tracking.HistoryEvent(
                     migration.version, migration.description, "fail", direction, sql.checksum, started_at,
@@ -286,6 +291,8 @@ class MigrationRunner:
                     note="; ".join(part for part in (step.detail, step.hint) if part) or None,
                 ))
             return step
+        log.info("migration %s: %s%s in %s ms", migration.label, action, " (dry run, rolled back)" if dry_run else "",
+                 duration)
         if dry_run:
             # SET LOCAL in one migration must not leak into the next, as it cannot in a real run.
             await conn.execute("SET LOCAL search_path TO DEFAULT")

@@ -18,6 +18,19 @@ from tests.support.server import PgServer, external_dsn, run_sync
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _log_file_in_a_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests that run the command line in-process set up the file log: keep it out of the
+    operator's ~/.local/state (tests/logging set their own path where they check it)."""
+    previous = os.environ.get("LOKSTRA_CONSOLE_LOG")
+    os.environ["LOKSTRA_CONSOLE_LOG"] = str(tmp_path_factory.mktemp("log") / "console.log")
+    yield
+    if previous is None:
+        os.environ.pop("LOKSTRA_CONSOLE_LOG", None)
+    else:
+        os.environ["LOKSTRA_CONSOLE_LOG"] = previous
+
+
 def _no_postgres(reason: str) -> None:
     message = f"PostgreSQL tests cannot run: {reason}. Set LOKSTRA_TEST_DSN or install the PostgreSQL server binaries."
     if IN_CI:

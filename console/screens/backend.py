@@ -23,6 +23,7 @@ widgets and the engines the screen keeps. In read-only mode the actions that wri
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import uuid
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ from stores.transfer.copy import table_digests
 from stores.transfer.drill import DEFAULT_WORKLOAD, DrillReport, DrillStep, is_production, run_drill
 from stores.transfer.snapshot_file import MemoryTransfer, export_memory, import_memory
 from stores.transfer.switch import SwitchError, SwitchReport
+
+log = logging.getLogger("lokstra.backend")
 
 BACKEND_ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("backend.switch", "s", "switch", "Switch", writes=True),
@@ -779,6 +782,8 @@ class BackendScreen(ConsoleScreen):
         self._end_progress()
         report = message.report
         if report is not None and report.ok:
+            log.info("switched %s -> %s: %s rows in %.2f s, writes paused %.2f s, verified", report.source,
+                     report.target, report.rows, report.seconds, report.write_pause_seconds)
             if report.target == "postgres":
                 self.spare_postgres, self.spare_memory = None, report.previous
             else:
@@ -793,6 +798,7 @@ class BackendScreen(ConsoleScreen):
             self.refresh_header()
         else:
             outcome = report.outcome if report is not None else "failed"
+            log.warning("switch to %s %s: %s", message.target.backend, outcome, message.problem)
             title = "Switch cancelled" if outcome == "cancelled" else "Not switched"
             self.status(Text(f"{title}: {message.problem}. {self.active_backend} is the active backend.",
                              style="bold yellow" if outcome == "cancelled" else "bold red"))

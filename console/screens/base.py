@@ -5,7 +5,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
 
+from console.logs import log_worker_error
 from console.widgets.header import ConsoleHeader
 
 if TYPE_CHECKING:
@@ -25,6 +27,12 @@ class ConsoleScreen(Screen[None]):
 
     def compose_footer(self) -> Footer:
         return Footer()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker of this screen failed unexpectedly: the log file gets its traceback, scrubbed
+        (the screen's own handlers still show it in words)."""
+        if event.state is WorkerState.ERROR:
+            log_worker_error(event.worker)
 
     def on_screen_resume(self) -> None:
         self.refresh_header()

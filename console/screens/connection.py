@@ -30,6 +30,7 @@ from textual.worker import Worker, WorkerState
 
 from console.actions import ActionSpec, bindings
 from console.config import Profile, config_path
+from console.logs import register_secret
 from console.screens.base import ConsoleScreen
 from stores.postgres.diagnose import scrub
 from stores.postgres.probe import Finding, ProbeResult, probe
@@ -125,6 +126,7 @@ class Form:
         ~/.pgpass). Read-only stays on when the console runs read-only."""
         profile = self.profile(base.statement_cache_size, with_password=False)
         password = SecretStr(self.password) if self.password else None
+        register_secret(password)  # from now on the log file masks it too
         settings = profile.store_settings(password, read_only=base.read_only)
         return settings.model_copy(update={"database_url": None, "pg_password": None,
                                            "pool_max_inactive_lifetime": base.pool_max_inactive_lifetime})

@@ -9,6 +9,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from console.logs import describe_log
+
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1,q", "dismiss", "Close", id="help.close")]
@@ -35,6 +37,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(self.text)
             yield Static(table)
             yield Static(Text("Rebind any key by id in the settings file, e.g. [keymap] \"app.quit\" = \"ctrl+q\".", style="dim"))
+            yield Static(Text(describe_log() + " · --debug logs more", style="dim"), id="log-path")
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)

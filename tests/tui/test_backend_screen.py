@@ -142,7 +142,7 @@ async def test_switch_memory_to_postgres_and_back(migrated_db: str, monkeypatch:
         await conn.close()
         await pilot.press("3")
         await until(pilot, lambda: isinstance(app.screen, BrowseScreen)
-                    and app.screen.query_one("#tenants", DataTable).row_count == 3, "the tenants")
+                    and app.screen.query_one("#list", DataTable).row_count == 3, "the tenants")
         await until(pilot, lambda: "Acme from PostgreSQL" in screen_text(app), "Browse reading PostgreSQL")
 
         await pilot.press("5")

@@ -111,7 +111,7 @@ async def test_a_good_server_shows_version_ssl_role_and_schema_state(migrated_db
         text = panel(app)
         assert f"PostgreSQL {version}" in text
         assert "SSL not in use" in text and "(superuser)" in text
-        assert "lokstra_auth: current at version 002" in text
+        assert "lokstra_auth: current at version 003" in text
         assert "RTT" in text and " ms" in text
         assert "Traceback" not in screen_text(app)
         assert "plain reconnect: no data moves" in text and "Backend screen, 5" in text
@@ -203,8 +203,8 @@ async def test_connect_switches_the_console_and_browse_shows_that_database(migra
         await until(pilot, lambda: "The console now uses" in panel(app), "the connected message")
         await pilot.press("escape", "3")  # leave the form, then the number keys switch screens
         await until(pilot, lambda: isinstance(app.screen, BrowseScreen)
-                    and app.screen.query_one("#tenants", DataTable).row_count > 0, "the tenants")
-        table = app.screen.query_one("#tenants", DataTable)
+                    and app.screen.query_one("#list", DataTable).row_count > 0, "the tenants")
+        table = app.screen.query_one("#list", DataTable)
         assert [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == ["connect-screen-co"]
 
 

@@ -87,8 +87,8 @@ async def lokstra_auth_tables(dsn: str) -> set[str]:
 async def test_a_fresh_database_is_not_initialised_and_is_applied_from_the_screen(fresh_db: str) -> None:
     app = LokstraConsole(pg_settings(fresh_db), config=ConsoleConfig())
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_migrations(pilot, app, "not initialised: 2 pending")
-        assert states(screen) == [("001", "pending"), ("002", "pending")]
+        screen = await open_migrations(pilot, app, "not initialised: 3 pending")
+        assert states(screen) == [("001", "pending"), ("002", "pending"), ("003", "pending")]
         text = screen_text(app)
         assert "lokstra_auth_schema" in text and "keyset_indexes" in text and "Apply pending" in footer(app)
 

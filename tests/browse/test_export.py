@@ -1,0 +1,97 @@
+"""stores.export: every row streamed page by page, secrets stripped, no half file."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from console.browse.search import find_entities
+from stores import Settings, open_stores
+from stores.export import export_rows
+from stores.models import AppKey, Tenant
+from stores.query import Page
+
+
+@pytest.fixture
+async def demo():  # noqa: ANN201
+    stores = await open_stores(Settings(use_postgres=False, demo_data=True))
+    yield stores
+    await stores.close()
+
+
+async def test_tenants_export_masks_the_dsn_in_csv_and_json(demo, tmp_path: Path) -> None:  # noqa: ANN001
+    calls: list[int] = []
+
+    async def fetch(after: str | None, limit: int) -> Page[Tenant]:
+        calls.append(limit)
+        return await demo.tenants.page(after=after, limit=limit)
+
+    for name in ("tenants.csv", "tenants.json"):
+        target = tmp_path / name
+        assert await export_rows(fetch, target, page_size=2) == 3
+        text = target.read_text(encoding="utf-8")
+        assert "demo-acme-corp-pw" not in text and "acme-corp_app:****@db.internal" in text
+    assert calls == [2, 2, 2, 2], "two pages of two per export: streamed, not loaded at once"
+    rows = json.loads((tmp_path / "tenants.json").read_text(encoding="utf-8"))
+    assert [row["id"] for row in rows] == ["acme-corp", "globex", "initech"]
+    assert rows[0]["settings"]["max_users"] == 100000 and rows[0]["created_at"].startswith("2026-01-05T09:00")
+    with (tmp_path / "tenants.csv").open(newline="", encoding="utf-8") as handle:
+        assert [row["name"] for row in csv.DictReader(handle)] == ["Acme Corporation", "Globex Ltd", "Initech"]
+
+
+async def test_keys_export_has_no_secret_hash(demo, tmp_path: Path) -> None:  # noqa: ANN001
+    keys = await demo.app_keys.list_by_tenant("acme-corp")
+    hashes = {key.secret_hash for key in keys}
+
+    async def fetch(after: str | None, limit: int) -> Page[AppKey]:
+        return await demo.app_keys.page("acme-corp", after=after, limit=limit)
+
+    for name in ("keys.csv", "keys.json"):
+        target = tmp_path / name
+        assert await export_rows(fetch, target, page_size=4) == len(keys) == 15
+        text = target.read_text(encoding="utf-8")
+        assert "secret_hash" not in text and not any(h in text for h in hashes)
+    rows = json.loads((tmp_path / "keys.json").read_text(encoding="utf-8"))
+    assert rows[0]["scopes"] == ["read", "write"] and rows[0]["revoked"] is False
+
+
+async def test_an_empty_list_and_a_failed_export(demo, tmp_path: Path) -> None:  # noqa: ANN001
+    async def empty(after: str | None, limit: int) -> Page[Any]:
+        return await demo.users.page("acme-corp", after=after, limit=limit, filter={"username_prefix": "nobody"})
+
+    from stores.models import User
+
+    assert await export_rows(empty, tmp_path / "none.json") == 0
+    assert json.loads((tmp_path / "none.json").read_text()) == []
+    assert await export_rows(empty, tmp_path / "none.csv", row_type=User) == 0
+    assert (tmp_path / "none.csv").read_text().startswith("id,tenant_id,username,email")
+
+    target = tmp_path / "half.csv"
+    target.write_text("the old file\n")
+    pages = 0
+
+    async def failing(after: str | None, limit: int) -> Page[Any]:
+        nonlocal pages
+        pages += 1
+        if pages == 3:
+            raise OSError("the connection went away")
+        return await demo.users.page("acme-corp", after=after, limit=limit)
+
+    with pytest.raises(OSError):
+        await export_rows(failing, target, page_size=50)
+    assert target.read_text() == "the old file\n", "a failed export leaves the target as it was"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["half.csv", "none.csv", "none.json"], "no half file"
+
+
+async def test_the_palette_finds_tenants_apps_and_users_by_prefix(demo) -> None:  # noqa: ANN001
+    found = await find_entities(demo, "glob")
+    assert [(f.kind, f.text) for f in found][:1] == [("tenant", "globex")]
+    users = await find_entities(demo, "acme-corp/bob.smith1")
+    assert [(f.kind, f.text) for f in users][0] == ("user", "acme-corp/bob.smith1")
+    assert users[0].path[-1][0].scope.tenant_id == "acme-corp"
+    apps = await find_entities(demo, "acme/acme w")
+    assert [(f.kind, f.text) for f in apps] == [("app", "acme-corp/web-app")]
+    assert await find_entities(demo, "zzz") == []

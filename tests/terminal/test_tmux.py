@@ -1,0 +1,143 @@
+"""Guarantee 8: a real terminal. The README's console command runs in tmux at 80x24 with
+TERM=xterm-256color and TERM=screen; keys go in with ``send-keys`` only and the screen is
+read back with ``capture-pane -p``: the header, the tenant list on Browse, every screen by its
+number key, F1 help (with the log file's path), ctrl+q, and the process ends with exit code 0.
+
+Each test runs its own tmux server (``tmux -L <unique socket>``, no user config) and kills
+it at the end. Without tmux the tests are skipped with the reason, except under CI=true,
+where that is a failure.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.terminal.ptyconsole import ROOT, console_env
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+COLS, ROWS = 80, 24
+SCREENS = {"2": "migrations", "4": "monitor", "5": "backend", "1": "connection"}
+"""Connection last: its form takes the focus, so digits go into a field until Escape leaves the form."""
+
+
+class Tmux:
+    """One private tmux server with one session running one command."""
+
+    def __init__(self, folder: Path, term: str) -> None:
+        self.socket = f"lokstra-test-{uuid.uuid4().hex[:12]}"
+        self.term = term
+        self.config = folder / "tmux.conf"
+        self.config.write_text(
+            f'set -g default-terminal "{term}"\n'
+            "set -g status off\n"          # the pane is the whole 80x24 window
+            "set -g remain-on-exit on\n"   # the pane stays after the process ends: its exit code can be read
+            "set -sg escape-time 0\n"
+            "set -g history-limit 0\n", encoding="utf-8")
+
+    def tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
+        done = subprocess.run(["tmux", "-L", self.socket, "-f", str(self.config), *args], capture_output=True,
+                              text=True, timeout=15, env=env, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise AssertionError(f"tmux {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def start(self, command: str, env: dict[str, str], cwd: Path) -> None:
+        self.tmux("new-session", "-d", "-s", "console", "-x", str(COLS), "-y", str(ROWS), "-c", str(cwd), command,
+                  env=env)
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self.tmux("send-keys", "-t", "console", key)
+            # A terminal cannot tell Escape from the start of a sequence but by time: pause after it.
+            time.sleep(0.3 if key == "Escape" else 0.05)
+
+    def screen(self) -> list[str]:
+        return self.tmux("capture-pane", "-p", "-t", "console").split("\n")[:ROWS]
+
+    def text(self) -> str:
+        return "\n".join(self.screen())
+
+    def pane(self, fmt: str) -> str:
+        return self.tmux("display-message", "-p", "-t", "console", fmt).strip()
+
+    def wait_for(self, *needles: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.text()
+            if all(needle in text for needle in needles):
+                return text
+            time.sleep(0.1)
+        raise AssertionError(f"{needles} never showed; the pane shows:\n{self.text()}")
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=15)
+
+
+@pytest.fixture
+def tmux_available() -> None:
+    if shutil.which("tmux") is None:
+        message = "tmux is not installed (apt-get install tmux): the real-terminal test cannot run"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: a skipped terminal test is a failure)", pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture(params=["xterm-256color", "screen"])
+def console_in_tmux(request: pytest.FixtureRequest, tmux_available: None, tmp_path: Path) -> Iterator[Tmux]:
+    term = request.param
+    tmux = Tmux(tmp_path, term)
+    env = console_env(tmp_path, {}, term=term)
+    # The README's command (``python3 -m console``), with this interpreter; TERM as the pane has it.
+    # The shell around it keeps the exit code (tmux does not always know it once the pane is dead).
+    exit_file = shlex.quote(str(tmp_path / "exit-code"))
+    tmux.start(f"{shlex.quote(sys.executable)} -m console; echo $? > {exit_file}", env, ROOT)
+    try:
+        yield tmux
+    finally:
+        tmux.kill()
+
+
+def test_header_tenants_screens_help_and_quit(console_in_tmux: Tmux, tmp_path: Path) -> None:
+    tmux = console_in_tmux
+    text = tmux.wait_for("MEMORY", "demo data", "Acme Corporation")  # header and the tenant list (Browse)
+    environ = Path(f"/proc/{tmux.pane('#{pane_pid}')}/environ").read_bytes().split(b"\0")
+    assert f"TERM={tmux.term}".encode() in environ
+    lines = tmux.screen()
+    assert len(lines) == ROWS and all(len(line) <= COLS for line in lines)
+    assert "MEMORY" in lines[0] and "demo data" in lines[0], lines[0]
+    assert "browse" in lines[0]
+    assert "acme-corp" in text or "Acme Corporation" in text
+
+    for key, name in SCREENS.items():
+        tmux.keys(key)
+        tmux.wait_for(f"▸ {name}")
+    tmux.keys("Escape", "3")  # leave the Connection form, then back to Browse
+    tmux.wait_for("▸ browse", "Acme Corporation")
+
+    tmux.keys("F1")
+    tmux.wait_for("╭")
+    tmux.keys("End")  # the console's own keys and the log file's line close the help text
+    help_text = tmux.wait_for("app.quit", "log: ")
+    inside = "".join(line.split("│")[1].strip() for line in help_text.splitlines() if line.count("│") >= 2)
+    assert str(tmp_path / "console.log") in inside  # a long path wraps: the dialog's lines joined
+    tmux.keys("Escape")
+    deadline = time.monotonic() + 10
+    while "app.quit" in tmux.text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "app.quit" not in tmux.text(), "F1 help did not close on Escape"
+
+    tmux.keys("C-q")
+    deadline = time.monotonic() + 10
+    while tmux.pane("#{pane_dead}") != "1" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert tmux.pane("#{pane_dead}") == "1", f"the console did not end; the pane shows:\n{tmux.text()}"
+    assert (tmp_path / "exit-code").read_text().strip() == "0"
