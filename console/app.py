@@ -39,7 +39,7 @@ SCREENS: dict[str, tuple[str, str]] = {
     "connection": ("Connection: PostgreSQL setup and profiles", "console.screens.connection:ConnectionScreen"),
     "migrations": ("Migrations: schema state, apply pending", "console.screens.migrations:MigrationsScreen"),
     "browse": ("Browse: tenants, apps, users, keys", "console.screens.browse:BrowseScreen"),
-    "monitor": ("Monitor: slow queries and activity", "console.screens.pending:MonitorScreen"),
+    "monitor": ("Monitor: slow queries and activity", "console.screens.monitor:MonitorScreen"),
     "backend": ("Backend: switch and rollback drills", "console.screens.backend:BackendScreen"),
 }
 """Screen modes: title for the palette, and where the screen class lives."""

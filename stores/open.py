@@ -7,6 +7,7 @@ from stores.audit import Audit
 from stores.engine import Engine
 from stores.entities import AppKeys, Apps, Branches, Tenants, UserApps, Users
 from stores.settings import Settings
+from stores.timing import Timings
 
 
 @dataclass
@@ -22,6 +23,8 @@ class Stores:
     app_keys: AppKeys = field(init=False)
     audit: Audit = field(init=False)
     """The console's audit trail (written by ``stores.admin.Admin``)."""
+    timings: Timings = field(init=False, repr=False)
+    """Client-side timings of every store operation called through these stores (stores/timing.py)."""
 
     def __post_init__(self) -> None:
         self.tenants = Tenants(self.engine)
@@ -31,6 +34,9 @@ class Stores:
         self.user_apps = UserApps(self.engine)
         self.app_keys = AppKeys(self.engine)
         self.audit = Audit(self.engine)
+        self.timings = Timings()
+        for name in ("tenants", "apps", "branches", "users", "user_apps", "app_keys"):
+            self.timings.instrument(name, getattr(self, name))
 
     @property
     def backend(self) -> str:

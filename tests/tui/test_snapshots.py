@@ -7,6 +7,7 @@ tests/tui/__snapshots__/ before committing them.
 """
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,8 @@ def plain_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "none.toml"))
     monkeypatch.setenv("USER", "operator")  # the connection form's default user
     monkeypatch.chdir(tmp_path)
+    ticks = itertools.count()  # store timings (shown by the monitor): 2**-12 s per reading, exact in binary
+    monkeypatch.setattr("stores.timing.CLOCK", lambda: next(ticks) / 4096)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=list(SIZES))
