@@ -21,20 +21,17 @@ from stores.transfer.copy import table_digests
 from stores.transfer.snapshot_file import SnapshotFile
 from tests.conftest import pg_settings, truncate_all
 from tests.support.server import PgServer
+from tests.support.environment import isolate_settings
 
 PASSWORD = "Quokka-Zebra-7731-secret"
 CHECK_ITEMS = ["server reachable", "database exists", "server version", "schema current", "privileges",
                "primary or standby", "pg_stat_statements", "ssl", "pool settings", "last backup"]
-ENV = ("USE_POSTGRES", "DATABASE_URL", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME", "DB_SSL_MODE",
-       "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE", "LOKSTRA_READ_ONLY", "LOKSTRA_DEMO_DATA")
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No connection settings but the test's own, no .env file, no terminal."""
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
+    isolate_settings(monkeypatch, tmp_path)
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
 
 

@@ -25,6 +25,7 @@ from stores.tables import TableSpec
 from stores.transfer.copy import CopyFailed, Row, copy_tables, table_digests
 from tests.conftest import pg_settings, truncate_all
 from tests.support.faultproxy import FaultProxy
+from tests.support.environment import assert_pool_healthy
 
 PASSWORD = "s3cret-Pa55word"
 
@@ -73,19 +74,6 @@ def demo(users: int) -> MemoryEngine:
     engine = MemoryEngine()
     load_into_memory(engine, DemoSpec(users=users))
     return engine
-
-
-async def assert_pool_is_healthy(engine) -> None:
-    """Every connection the pool can hand out works (none of them is the broken one)."""
-    pool = engine.pool
-    held = [await pool.acquire() for _ in range(pool.get_max_size())]
-    try:
-        for conn in held:
-            assert not conn.is_in_transaction()
-            assert await conn.fetchval("SELECT 1") == 1
-    finally:
-        for conn in held:
-            await pool.release(conn)
 
 
 async def sessions_in_transaction(dsn: str) -> int:
@@ -147,7 +135,7 @@ async def test_a_connection_cut_half_way_through_a_copy_into_postgres(seeded: st
             assert report.rows == sum(rows for rows, _ in (await memory_digests(source)).values())
             assert await direct_digests(seeded) == await memory_digests(source)
             assert await constraints(seeded) == defined
-            await assert_pool_is_healthy(stores.engine)
+            await assert_pool_healthy(stores.engine)
             assert (await stores.users.get("acme-corp", "u00002999")).username.endswith("2999")
         finally:
             await stores.close()
@@ -172,7 +160,7 @@ async def test_cancelling_a_copy_into_postgres_leaves_the_target_unchanged(seede
         assert await direct_digests(seeded) == before
         assert await constraints(seeded) == defined
         assert await sessions_in_transaction(seeded) == 0
-        await assert_pool_is_healthy(stores.engine)
+        await assert_pool_healthy(stores.engine)
         await copy_tables(source, stores.engine, replace=True)  # and the engine still copies
         assert await direct_digests(seeded) == await memory_digests(source)
     finally:
@@ -206,7 +194,7 @@ async def test_a_stalled_connection_fails_the_copy_after_the_command_timeout(mig
             assert await sessions_in_transaction(migrated_db) == 0
             assert all(rows == 0 for rows, _ in (await direct_digests(migrated_db)).values())
             assert await constraints(migrated_db) == before
-            await assert_pool_is_healthy(stores.engine)
+            await assert_pool_healthy(stores.engine)
         finally:
             await stores.close()
         retry = await open_stores(pg_settings(dsn, pool_max_size=3))
@@ -231,7 +219,7 @@ async def test_a_refused_connection_is_reported_without_a_traceback(seeded: str)
             assert "refused" in message.lower() and "unchanged" in message and secret not in message, message
             await proxy.healed()
             await copy_tables(demo(30), stores.engine, replace=True)
-            await assert_pool_is_healthy(stores.engine)
+            await assert_pool_healthy(stores.engine)
         finally:
             await stores.close()
     assert await direct_digests(seeded) != before  # the retry did land
@@ -300,7 +288,7 @@ async def test_a_constraint_failure_in_postgres_names_the_table_and_leaves_the_t
         assert failed.value.table == "user_apps"
         assert "fk_user_apps_user" in message and "ghost" in message and "unchanged" in message, message
         assert await direct_digests(seeded) == before
-        await assert_pool_is_healthy(stores.engine)
+        await assert_pool_healthy(stores.engine)
     finally:
         await stores.close()
 

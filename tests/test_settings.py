@@ -7,16 +7,12 @@ import pytest
 from pydantic import ValidationError
 
 from stores.settings import Settings
-
-ENV_NAMES = ["USE_POSTGRES", "DATABASE_URL", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME", "DB_SSL_MODE",
-             "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE", "LOKSTRA_DEMO_DATA", "LOKSTRA_READ_ONLY"]
+from tests.support.environment import isolate_settings
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)  # no stray .env
+    isolate_settings(monkeypatch, tmp_path)
 
 
 def test_defaults_are_memory_with_demo_data() -> None:

@@ -13,21 +13,18 @@ from pathlib import Path
 import pytest
 
 from console.app import LokstraConsole
-from console.config import CONFIG_ENV, ConsoleConfig
+from console.config import ConsoleConfig
 from stores import Settings
 from stores import timing
 from stores.errors import NotFound
+from tests.support.environment import isolate_settings
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
-ENVIRONMENT = ["USE_POSTGRES", "DATABASE_URL", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME",
-               "DB_SSL_MODE", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE"]
 
 
 @pytest.fixture
 def deterministic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "none.toml"))
+    isolate_settings(monkeypatch, tmp_path)
     monkeypatch.chdir(tmp_path)
     ticks = itertools.count()
     monkeypatch.setattr(timing, "CLOCK", lambda: next(ticks) / 4096)  # exact in binary: equal means tie

@@ -18,6 +18,7 @@ import pytest
 from stores import Stores, open_stores
 from stores.transfer.copy import table_digests
 from tests.conftest import pg_settings, truncate_all
+from tests.support.environment import assert_pool_healthy
 
 PASSWORD = "Rel1ab-s3cret-Zx9"
 """A distinctive password put into DSNs (the cluster trusts local connections, so any works)."""
@@ -119,16 +120,7 @@ async def assert_pool_recovered(stores: Stores, calls: int = 10) -> None:
     pool can hand out at once works: no broken connection is handed out, not even once."""
     for _ in range(calls):
         assert await stores.tenants.count() >= 0
-    engine = getattr(stores.engine, "current", stores.engine)  # under a SwitchableEngine: the active one
-    pool = engine.pool
-    held = [await pool.acquire() for _ in range(pool.get_max_size())]
-    try:
-        for conn in held:
-            assert not conn.is_in_transaction()
-            assert await conn.fetchval("SELECT 1") == 1
-    finally:
-        for conn in held:
-            await pool.release(conn)
+    await assert_pool_healthy(getattr(stores.engine, "current", stores.engine))  # a SwitchableEngine: the active one
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from stores.transfer.copy import table_digests
 from tests.conftest import pg_settings, truncate_all
 from tests.test_switch import HeldTarget
 from tests.support.tui import screen_lines, screen_text, until
+from tests.support.environment import isolate_settings
 
 SIZE = (80, 24)
 TENANT = "acme-corp"
@@ -36,11 +37,7 @@ TENANT = "acme-corp"
 @pytest.fixture(autouse=True)
 def _quiet_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No user config, no DB_* of the machine, and files (reports, snapshots) under tmp_path."""
-    monkeypatch.setenv("LOKSTRA_CONSOLE_CONFIG", str(tmp_path / "no-config.toml"))
-    for name in ("USE_POSTGRES", "DATABASE_URL", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME",
-                 "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "LOKSTRA_ENVIRONMENT", "LOKSTRA_READ_ONLY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
+    isolate_settings(monkeypatch, tmp_path)
 
 
 def backend_screen(app: LokstraConsole) -> BackendScreen:

@@ -14,20 +14,17 @@ import pytest
 from textual.widgets import DataTable
 
 from console.app import LokstraConsole
-from console.config import CONFIG_ENV, ConsoleConfig
+from console.config import ConsoleConfig
 from stores import Settings
+from tests.support.environment import isolate_settings
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 SCREEN_KEYS = {"connection": "1", "migrations": "2", "browse": "3", "monitor": "4", "backend": "5"}
-ENVIRONMENT = ["USE_POSTGRES", "DATABASE_URL", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME",
-               "DB_SSL_MODE", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE"]
 
 
 @pytest.fixture
 def plain_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "none.toml"))
+    isolate_settings(monkeypatch, tmp_path)
     monkeypatch.setenv("USER", "operator")  # the connection form's default user
     monkeypatch.chdir(tmp_path)
     ticks = itertools.count()  # store timings (shown by the monitor): 2**-12 s per reading, exact in binary
