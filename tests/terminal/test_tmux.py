@@ -1,7 +1,8 @@
 """Guarantee 8: a real terminal. The README's console command runs in tmux at 80x24 with
 TERM=xterm-256color and TERM=screen; keys go in with ``send-keys`` only and the screen is
 read back with ``capture-pane -p``: the header, the tenant list on Browse, every screen by its
-number key, F1 help (with the log file's path), ctrl+q, and the process ends with exit code 0.
+number key, F1 help (with the log file's path), ctrl+q, and the process ends with exit code 0;
+and a key generation flow (the full key on the pane once, gone after the dialog closed).
 
 Each test runs its own tmux server (``tmux -L <unique socket>``, no user config) and kills
 it at the end. Without tmux the tests are skipped with the reason, except under CI=true,
@@ -10,6 +11,7 @@ where that is a failure.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -141,3 +143,39 @@ def test_header_tenants_screens_help_and_quit(console_in_tmux: Tmux, tmp_path: P
         time.sleep(0.1)
     assert tmux.pane("#{pane_dead}") == "1", f"the console did not end; the pane shows:\n{tmux.text()}"
     assert (tmp_path / "exit-code").read_text().strip() == "0"
+
+
+FULL_KEY = re.compile(r"api-app_([0-9a-f]{16})\.([A-Za-z0-9_-]{43})")
+
+
+def test_key_generation_shows_the_key_once(console_in_tmux: Tmux) -> None:
+    """Keys only, on the demo data: Browse ▸ acme-corp ▸ api-app ▸ keys, ``k``, a name,
+    ctrl+s; the full key is read off the pane; Escape refuses to close until "I have stored
+    it" is ticked (space), Enter closes; afterwards the pane has the new key's row and no
+    piece of its secret."""
+    tmux = console_in_tmux
+    tmux.wait_for("Acme Corporation")
+    tmux.keys("Enter")  # the first tenant: acme-corp
+    tmux.wait_for("tenants ▸ acme-corp ▸ apps", "Acme Api")
+    tmux.keys("Enter")  # its first app by name: Acme Api (api-app)
+    tmux.wait_for("▸ api-app ▸ branches")
+    tmux.keys("Tab")
+    before = tmux.wait_for("▸ api-app ▸ keys", "sk_live_")
+    assert "tmux-ci" not in before
+    tmux.keys("k")
+    tmux.wait_for("New API key for app acme-corp/api-app")
+    tmux.keys("tmux-ci", "C-s")
+    shown = tmux.wait_for("This is the only time the full key is shown", "api-app_")
+    match = FULL_KEY.search(shown)
+    assert match is not None, f"no full key on the pane:\n{shown}"
+    key_id, secret = match[1], match[2]
+    tmux.keys("Escape")  # not closed before the operator says the key is stored
+    refused = tmux.wait_for("Store the key first")
+    assert secret in refused
+    tmux.keys("Space", "Enter")
+    after = tmux.wait_for("▸ api-app ▸ keys", "tmux-ci")
+    assert f"sk_live_{key_id}"[:20] in after, "the new key's row (key id column, 20 wide)"
+    pieces = {secret[i:i + 12] for i in range(len(secret) - 11)}
+    for text in (after, tmux.text()):
+        squeezed = text.replace(" ", "").replace("\n", "")
+        assert not any(piece in squeezed for piece in pieces), f"a piece of the secret is still on the pane:\n{text}"

@@ -731,7 +731,12 @@ class BrowseScreen(ConsoleScreen):
                 key = kind.row_key(result)
             except (AttributeError, TypeError):
                 key = None
-        self.reload_page(cursor=key if key in self.rows else None)
+        # The stored row (also a created one) gets the cursor when the reloaded page holds it,
+        # else the cursor keeps its place (_cursor_index). Kept in the list's state, because
+        # the screen's resume after the dialog reloads the page once more, from that state.
+        if key is not None:
+            state.row_key = key
+        self.reload_page(cursor=key)
 
     def _row_or_warn(self) -> Any | None:
         row = self.current_row()
