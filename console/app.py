@@ -337,6 +337,11 @@ class LokstraConsole(App[int]):
 
         if isinstance(self.screen, QuitModal):
             return  # the dialog is asking already: it answers with its own buttons
+        blockers = [reason for screen in self.screen_stack
+                    if (reason := getattr(screen, "quit_blocker", lambda: None)()) is not None]
+        if blockers:
+            self.notify(blockers[0], title="Not quitting yet", severity="warning", timeout=10)
+            return
         engine, unsaved = self.unsaved_memory_changes()
         if not unsaved:
             self.exit()

@@ -285,6 +285,8 @@ class Admin:
         ``key`` expiring after ``grace`` (or when it already would, if sooner): one transaction."""
         if grace < timedelta(0):
             raise ValidationFailed("API key", {"grace": "must not be negative"})
+        if grace > timedelta(days=3650):
+            raise ValidationFailed("API key", {"grace": "must be at most ten years"})
         async with self.stores.engine.atomic():
             current = await self.stores.app_keys.get_by_id(key.id)
             if current.revoked:

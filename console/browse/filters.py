@@ -95,8 +95,11 @@ def _expires_before(value: str, now: datetime) -> datetime:
     if span:
         amount = int(span["n"])
         unit = span["unit"].lower()
-        delta = timedelta(hours=amount) if unit == "h" else timedelta(days=amount * (7 if unit == "w" else 1))
-        return now + delta
+        try:
+            delta = timedelta(hours=amount) if unit == "h" else timedelta(days=amount * (7 if unit == "w" else 1))
+            return now + delta
+        except OverflowError:  # past year 9999: a typo, not a filter
+            raise FilterError(f"expires<{value} is too far in the future") from None
     try:
         return datetime.fromisoformat(value)
     except ValueError:

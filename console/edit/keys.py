@@ -65,6 +65,14 @@ class KeyShownOnce(EditModal[None]):
     def on_mount(self) -> None:
         self.query_one("#copy", Button).focus()
 
+    def quit_blocker(self) -> str | None:
+        """Quitting now would lose the only copy of a live key's secret (the app asks every
+        screen on the stack before it quits)."""
+        if self._new is not None and self._new.full_key:
+            return ("A new API key is shown once and is live: store it, tick \"I have stored the key\" and "
+                    "close the dialog before quitting (or revoke the key afterwards).")
+        return None
+
     @on(Button.Pressed, "#copy")
     def action_copy(self) -> None:
         if self._new is not None and self._new.full_key:

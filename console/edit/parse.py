@@ -44,7 +44,10 @@ def parse_expiry(text: str, now: datetime | None = None) -> datetime | None:
     if not text:
         return None
     if _DURATION.match(text):
-        return now + parse_duration(text, default_unit="d")
+        try:
+            return now + parse_duration(text, default_unit="d")
+        except OverflowError:  # past year 9999
+            raise ValueError("is too far in the future") from None
     try:
         when = naive_utc(datetime.fromisoformat(text))  # a date alone is its midnight
     except ValueError:

@@ -166,6 +166,8 @@ async def test_revoke_needs_a_reason_and_records_it(stores: Stores) -> None:
     assert revoked.revoked and revoked.metadata["revoked_reason"] == "leaked in a CI log"
     with pytest.raises(ValidationFailed):
         await admin.rotate_key(revoked, grace=timedelta(hours=1))
+    with pytest.raises(ValidationFailed):  # 99999999 h: past year 9999
+        await admin.rotate_key(await stores.app_keys.get_by_id("acme-k1"), grace=timedelta(hours=99_999_999))
     assert [e.note for e in await _audit(stores) if e.action == "key.revoke"] == ["leaked in a CI log"]
 
 

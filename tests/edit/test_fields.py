@@ -54,6 +54,8 @@ def test_key_dialog_text() -> None:
     assert parse_expiry("2031-02-03", NOW) == datetime(2031, 2, 3)
     with pytest.raises(ValueError, match="future"):
         parse_expiry("2029-12-31", NOW)
+    with pytest.raises(ValueError, match="too far in the future"):  # past year 9999: was an OverflowError crash
+        parse_expiry("3000000", NOW)
 
 
 def test_blast_radius_wording() -> None:

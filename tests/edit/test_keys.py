@@ -131,3 +131,20 @@ async def test_the_key_report_lists_expiring_expired_and_unused_keys(console: Ru
         await until(pilot, lambda: "Expiring ≤60d (2)" in screen_text(app), "the report over 60 days")
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, KeyReportScreen), "Escape to close the report")
+
+
+async def test_quitting_while_a_new_key_is_shown_is_refused_until_it_is_stored(console: Run) -> None:
+    """ctrl+q is a priority binding: without the check it ended the console with a live key
+    whose only copy of the secret was on screen."""
+    async with console() as (app, pilot):
+        app.push_screen(GenerateKey("acme", "web"))
+        await pilot.pause()
+        await pilot.press(*"ci", "ctrl+s")
+        await shown_key(pilot, app)
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: "shown once and is live" in " ".join(str(n.message) for n in app._notifications),
+                    "the refusal to quit")
+        assert app.is_running and isinstance(app.screen, KeyShownOnce)
+        await confirm_stored_and_close(pilot, app)
+        await pilot.press("ctrl+q")  # now it quits (on memory, after asking about the unsaved changes)
+        await until(pilot, lambda: not app.is_running or type(app.screen).__name__ == "QuitModal", "the quit")
