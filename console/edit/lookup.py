@@ -31,7 +31,8 @@ class Lookup(Widget):
     Lookup OptionList { height: auto; max-height: 5; display: none; border: none; padding: 0; }
     Lookup.-matches OptionList { display: block; }
     """
-    BINDINGS = [Binding("down", "matches", "Matches", show=False)]
+    BINDINGS = [Binding("down", "matches", "Matches", show=False),
+                Binding("escape", "close_matches", "Close the matches", show=False)]
 
     class Found(Message):
         def __init__(self, prefix: str, matches: list[tuple[str, str]]) -> None:
@@ -82,6 +83,17 @@ class Lookup(Widget):
         options.add_options([Option(Text(label), id=str(n)) for n, (label, _) in enumerate(message.matches)])
         self._values = [value for _, value in message.matches]
         self.set_class(bool(message.matches) and not exact, "-matches")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Escape closes the open match list (and goes back to typing); with no list open it
+        is the dialog's Escape, which cancels."""
+        if action == "close_matches":
+            return self.has_class("-matches")
+        return True
+
+    def action_close_matches(self) -> None:
+        self.remove_class("-matches")
+        self.query_one(Input).focus()
 
     def action_matches(self) -> None:
         options = self.query_one(OptionList)

@@ -215,3 +215,29 @@ async def test_export_writes_every_matching_row_not_only_the_page(backend: Backe
     assert len(rows) == expected and f"{expected:,} rows written to {target}" in notifications(app)
     assert {row["status"] for row in rows} == {"suspended"} and len({row["id"] for row in rows}) == expected
     assert not list(tmp_path.glob("*.part")), "no temporary file is left"
+
+
+async def test_a_reveal_ends_when_the_screen_is_left_and_export_asks_before_overwriting(backend: Backend,
+                                                                                        tmp_path) -> None:  # noqa: ANN001
+    password = "demo-acme-corp-pw"
+    existing = tmp_path / "tenants.csv"
+    existing.write_text("keep me\n")
+    app = backend.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("i", "x")
+        await until(pilot, lambda: password in screen_text(app), "the reveal")
+        await pilot.press("4")  # another screen: the reveal ends, and is not back on return
+        await pilot.press("3")
+        await until(pilot, lambda: "acme-corp_app:****@" in screen_text(app), "the masked DSN again")
+        assert password not in screen_text(app) and browse(app).revealed is None
+
+        await pilot.press("ctrl+e")
+        await until(pilot, lambda: type(app.screen).__name__ == "ExportPrompt", "the export prompt")
+        app.screen.query_one("#export-path").value = str(existing)
+        await pilot.press("enter")
+        await until(pilot, lambda: "exists: Enter again replaces it" in screen_text(app), "the overwrite question")
+        assert existing.read_text() == "keep me\n"
+        await pilot.press("enter")
+        await until(pilot, lambda: "Exported" in notifications(app), "the export")
+    assert existing.read_text().startswith("id,")

@@ -83,3 +83,19 @@ async def test_hard_delete_counts_the_cascade_and_needs_the_typed_id(console: Ru
         assert await app.stores.apps.count("acme") == 0
         page = await app.stores.audit.page("acme", last=True, filter={"action": "delete"})
         assert page.rows and "5 users" in (page.rows[-1].note or "")
+
+
+async def test_escape_in_the_matches_goes_back_to_typing_and_a_second_escape_cancels(console: Run) -> None:
+    async with console() as (app, pilot):
+        results = Results()
+        dialog = results.push(app, GrantAccess("acme", app_id="web"))
+        await pilot.pause()
+        await pilot.press(*"user-")
+        await until(pilot, lambda: "user-u1" in screen_text(app), "the suggestions")
+        await pilot.press("down", "escape")
+        await pilot.pause(0.1)
+        assert app.screen is dialog and app.screen.query_one("#user").value == "user-"
+        assert "user-u1" not in screen_text(app), "the matches are closed"
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is not dialog, "the dialog to close")
+        assert results == [None]

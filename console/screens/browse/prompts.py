@@ -1,6 +1,8 @@
 """Small dialogs of the browser: the export path, and the app a new user key is for."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,6 +26,7 @@ class ExportPrompt(ModalScreen[str | None]):
         super().__init__()
         self.default = default
         self.what = what
+        self._confirmed: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -34,6 +37,11 @@ class ExportPrompt(ModalScreen[str | None]):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         path = event.value.strip()
+        if path and path != self._confirmed and Path(path).expanduser().exists():
+            self._confirmed = path  # Enter again on the same path overwrites it
+            self.query_one("#export-help", Static).update(
+                f"{path} exists: Enter again replaces it, or change the name · Escape cancels")
+            return
         self.dismiss(path or None)
 
     def action_cancel(self) -> None:

@@ -10,6 +10,7 @@ walks three pages from the page on screen in one request). What each list is liv
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,8 @@ from console.screens.browse.table import BrowseTable
 from console.widgets.crumbs import Crumbs
 from console.widgets.detail import DetailPane
 from stores.errors import StoreError
+
+log = logging.getLogger("lokstra.console.browse")
 from stores.query import Page, RowCount
 from stores.secrets import MASKED_FIELDS
 
@@ -187,6 +190,11 @@ class BrowseScreen(ConsoleScreen):
         self.sync_bindings()
         super().on_screen_resume()
 
+    def on_screen_suspend(self) -> None:
+        """A revealed DSN is for the moment it was asked for: leaving the screen (another
+        screen, a dialog, help) ends it."""
+        self._end_reveal()
+
     # -- where we are -------------------------------------------------------------------------
     @property
     def frame(self) -> Frame:
@@ -269,6 +277,11 @@ class BrowseScreen(ConsoleScreen):
                     await kind.estimate(stores, scope, kind.store_filter(scope, parsed))
         except (StoreError, LookupError) as exc:
             self.post_message(self.PageFailed(ask.generation, str(exc)))
+            return
+        except Exception as exc:  # a bug: say so (the prompt must not stay stuck), the log has the traceback
+            log.exception("loading a page of %s failed", kind.name)
+            self.post_message(self.PageFailed(ask.generation, f"the page could not be loaded ({type(exc).__name__}); "
+                                                              "see the log (F1 shows where)"))
             return
         self.post_message(self.PageLoaded(ask, position, page, extras, total))
 
@@ -397,6 +410,9 @@ class BrowseScreen(ConsoleScreen):
         except StoreError:
             state.counting = False
             return
+        except asyncio.CancelledError:  # another list's count took the group: count this one next time
+            state.counting = False
+            raise
         if total is not None:
             if isinstance(total, int):
                 total = RowCount(total, True)
