@@ -20,7 +20,7 @@ from typing import Any
 from stores.audit import audit_entry
 from stores.errors import NotFound, ValidationFailed
 from stores.keys import full_key, hash_secret, new_key_id, new_secret
-from stores.models import App, AppKey, Branch, Record, Tenant, User, UserApp, naive_utc, utcnow
+from stores.models import App, AppKey, Branch, Record, Tenant, User, UserApp, check_text, naive_utc, utcnow
 from stores.open import Stores
 from stores.secrets import MASKED_FIELDS, safe_fields
 from stores.tables import APP_KEYS, APPS, BRANCHES, TENANTS, USER_APPS, USERS, TableSpec
@@ -98,10 +98,21 @@ class KeyReport:
     never_used: list[AppKey]
 
 
-def _changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Only the fields that differ (the audit's before/after of an update)."""
-    names = [n for n in after if before.get(n) != after.get(n) and n not in ("updated_at",)]
-    return {n: before.get(n) for n in names}, {n: after.get(n) for n in names}
+CHANGED = "(changed)"
+"""What the audit says of a masked field whose secret part alone changed (a new DSN password)."""
+
+
+def _changed(before: Record, after: Record) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the fields that differ (the audit's before/after of an update), compared on the
+    real values and recorded safe: a DSN whose password alone changed is "(changed)"."""
+    safe_before, safe_after = safe_fields(before), safe_fields(after)
+    names = [n for n in safe_after if n != "updated_at" and getattr(before, n) != getattr(after, n)]
+    old = {n: safe_before[n] for n in names}
+    new = {n: safe_after[n] for n in names}
+    for name in names:
+        if name in MASKED_FIELDS and old[name] == new[name]:
+            old[name], new[name] = CHANGED, CHANGED
+    return old, new
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
@@ -130,6 +141,14 @@ class Admin:
             backend=self.stores.backend, before=_jsonable(before) if before is not None else None,
             after=_jsonable(after) if after is not None else None, note=note))
 
+    async def _locked(self, row: Record) -> Record:
+        """The current row, locked until the block ends: what the audit calls "before" is
+        what the change replaced, and a row deleted meanwhile is NotFound, not a false record."""
+        current = await self.stores.engine.fetch(_spec(row), row.key(), lock=True)
+        if current is None:
+            raise NotFound(_spec(row).entity, row.key_text())
+        return current
+
     def _store_for(self, row: Record) -> Any:
         stores = self.stores
         table = {Tenant: stores.tenants, App: stores.apps, Branch: stores.branches, User: stores.users}.get(type(row))
@@ -150,11 +169,9 @@ class Admin:
         carries the current row); the audit holds the changed fields only."""
         store = self._store_for(row)
         async with self.stores.engine.atomic():
-            current = await self.stores.engine.fetch(_spec(row), row.key())
-            if current is None:
-                raise NotFound(_spec(row).entity, row.key_text())
+            current = await self._locked(row)
             updated = await store.update(row, expected_updated_at=expected_updated_at)
-            before, after = _changed(safe_fields(current), safe_fields(updated))
+            before, after = _changed(current, updated)
             await self._audit(updated, "update", before=before, after=after)
         return updated
 
@@ -166,9 +183,7 @@ class Admin:
             raise ValidationFailed(_spec(row).entity, {"status": f"must be one of {', '.join(allowed)}"})
         store = self._store_for(row)
         async with self.stores.engine.atomic():
-            current = await self.stores.engine.fetch(_spec(row), row.key())
-            if current is None:
-                raise NotFound(_spec(row).entity, row.key_text())
+            current = await self._locked(row)
             changed = await store.set_status(*row.key(), status)
             before = {"status": current.status, "deleted_at": getattr(current, "deleted_at", None)}
             after = {"status": changed.status, "deleted_at": getattr(changed, "deleted_at", None)}
@@ -178,14 +193,14 @@ class Admin:
     # -- grants -----------------------------------------------------------------------------
     async def grant(self, tenant_id: str, app_id: str, user_id: str) -> UserApp:
         async with self.stores.engine.atomic():
-            before = await self.stores.engine.fetch(USER_APPS, (tenant_id, app_id, user_id))
+            before = await self.stores.engine.fetch(USER_APPS, (tenant_id, app_id, user_id), lock=True)
             grant = await self.stores.user_apps.grant_access(tenant_id, app_id, user_id)
             await self._audit(grant, "grant", before=safe_fields(before) if before else None, after=safe_fields(grant))
         return grant
 
     async def revoke(self, tenant_id: str, app_id: str, user_id: str) -> UserApp:
         async with self.stores.engine.atomic():
-            before = await self.stores.engine.fetch(USER_APPS, (tenant_id, app_id, user_id))
+            before = await self.stores.engine.fetch(USER_APPS, (tenant_id, app_id, user_id), lock=True)
             grant = await self.stores.user_apps.revoke_access(tenant_id, app_id, user_id)
             await self._audit(grant, "revoke", before=safe_fields(before) if before else None, after=safe_fields(grant))
         return grant
@@ -224,11 +239,10 @@ class Admin:
         if typed_id != row_id:
             raise ValidationFailed(_spec(row).entity, {"typed_id": f"type {row_id!r} exactly to delete it"})
         async with self.stores.engine.atomic():
-            current = await self.stores.engine.fetch(_spec(row), row.key())
-            if current is None:
-                raise NotFound(_spec(row).entity, row.key_text())
+            current = await self._locked(row)
             radius = await self.blast_radius(current)
-            await self.stores.engine.remove(_spec(row), row.key())
+            if not await self.stores.engine.remove(_spec(row), row.key()):
+                raise NotFound(_spec(row).entity, row.key_text())
             note = "cascade: " + ", ".join(radius.lines()) + (f"; {radius.note}" if radius.note else "")
             await self._audit(current, "delete", before=safe_fields(current), note=note)
         return radius
@@ -271,8 +285,12 @@ class Admin:
         reason = reason.strip()
         if not reason:
             raise ValidationFailed("API key", {"reason": "say why the key is revoked (it goes into the audit)"})
+        try:
+            check_text(reason)
+        except ValueError as exc:
+            raise ValidationFailed("API key", {"reason": str(exc)}) from None
         async with self.stores.engine.atomic():
-            current = await self.stores.app_keys.get_by_id(key.id)
+            current = await self._locked(key)
             metadata = {**(current.metadata or {}), "revoked_reason": reason}
             await self.stores.engine.patch(APP_KEYS, (key.id,), {"metadata": metadata})
             revoked = await self.stores.app_keys.revoke(key.id)
@@ -288,7 +306,7 @@ class Admin:
         if grace > timedelta(days=3650):
             raise ValidationFailed("API key", {"grace": "must be at most ten years"})
         async with self.stores.engine.atomic():
-            current = await self.stores.app_keys.get_by_id(key.id)
+            current = await self._locked(key)
             if current.revoked:
                 raise ValidationFailed("API key", {"key": "is revoked; generate a new key instead of rotating"})
             old_expiry = utcnow() + grace

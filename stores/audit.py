@@ -12,9 +12,11 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from stores.entities.base import TableStore
 from stores.models import JsonObject, Record, Text, naive_utc, utcnow
-from stores.query import Condition, Eq, Filter, Page
+from stores.query import Condition, Eq, Filter, Page, validation_failed
 from stores.tables import OrderIndex, TableSpec, Unique
 
 AUDIT_SCHEMA = "lokstra_console"
@@ -84,7 +86,10 @@ def audit_entry(*, tenant_id: str, entity: str, entity_key: str, action: str, os
                 before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
                 note: str | None = None, at: datetime | None = None) -> AuditEntry:
     at = naive_utc(at) if at is not None else utcnow()
-    return AuditEntry(id=new_audit_id(at), at=at, tenant_id=tenant_id, entity=entity, entity_key=entity_key,
-                      action=action, os_user=os_user, ssh_client=ssh_client, db_role=db_role, backend=backend,
-                      before=before, after=after, note=note)
+    try:
+        return AuditEntry(id=new_audit_id(at), at=at, tenant_id=tenant_id, entity=entity, entity_key=entity_key,
+                          action=action, os_user=os_user, ssh_client=ssh_client, db_role=db_role, backend=backend,
+                          before=before, after=after, note=note)
+    except ValidationError as exc:  # the same ValidationFailed on both backends, before anything is written
+        raise validation_failed(AUDIT.entity, exc) from None
 

@@ -24,7 +24,10 @@ class Engine(Protocol):
     async def insert(self, spec: TableSpec, row: Record) -> Record:
         """Insert; AlreadyExists / ReferenceMissing as the constraints say."""
 
-    async def fetch(self, spec: TableSpec, key: tuple[str, ...]) -> Record | None: ...
+    async def fetch(self, spec: TableSpec, key: tuple[str, ...], lock: bool = False) -> Record | None:
+        """The row with that key. ``lock`` (inside ``atomic()``): no other transaction may
+        change or delete it until the block ends (PostgreSQL ``FOR UPDATE``; memory blocks
+        are atomic already)."""
 
     async def fetch_unique(self, spec: TableSpec, columns: tuple[str, ...], values: tuple[Any, ...]) -> Record | None:
         """The row whose ``columns`` equal ``values`` (a unique constraint's columns)."""

@@ -9,9 +9,11 @@ mutating a model it holds.
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +28,19 @@ def _copy(row: Record) -> Record:
     return row.model_copy(deep=True)
 
 
-Journal = list[tuple[str, MemoryTable, Record]]
-_journal: ContextVar[tuple[object, Journal] | None] = ContextVar("memory_journal", default=None)
-"""The undo journal of the ``atomic()`` block the current task is in (and its engine)."""
+@dataclass
+class _Block:
+    """One ``atomic()`` block: its engine and task, what to undo, how many changes it counted."""
+
+    engine: object
+    task: asyncio.Task | None
+    journal: list[tuple[str, MemoryTable, Record]] = field(default_factory=list)
+    counted: int = 0
+
+
+_block: ContextVar[_Block | None] = ContextVar("memory_atomic", default=None)
+"""The innermost ``atomic()`` block of the current task. A task started inside a block
+inherits the variable; the task check keeps it from writing into a block not its own."""
 
 
 class MemoryEngine:
@@ -52,30 +64,40 @@ class MemoryEngine:
         return self.tables.get(spec.name) or self.side_tables[spec.name]
 
     # -- all or nothing ------------------------------------------------------------------------
+    def _current_block(self) -> _Block | None:
+        block = _block.get()
+        if block is not None and block.engine is self and block.task is asyncio.current_task():
+            return block
+        return None
+
     @asynccontextmanager
     async def atomic(self) -> AsyncIterator[None]:
-        """Writes inside the block are undone if it raises (cancellation included).
+        """Writes inside the block are undone if it raises (cancellation included), and the
+        ``changes`` they counted with them.
 
         Memory writes never yield to the event loop, so the block is atomic for other
-        tasks as long as it awaits only this engine. Nested blocks join the outer one.
+        tasks as long as it awaits only this engine. A nested block is a savepoint: if it
+        raises, its own writes are undone and the outer block may go on (as on PostgreSQL).
         """
-        current = _journal.get()
-        if current is not None and current[0] is self:
-            yield
-            return
-        journal: Journal = []
-        token = _journal.set((self, journal))
+        outer = self._current_block()
+        block = _Block(self, asyncio.current_task())
+        token = _block.set(block)
         try:
             yield
         except BaseException:
-            for kind, table, row in reversed(journal):
+            for kind, table, row in reversed(block.journal):
                 if kind == "add":
                     table.discard(row)
                 else:
                     table.add(row)
+            self.changes -= block.counted
             raise
+        else:
+            if outer is not None:
+                outer.journal.extend(block.journal)
+                outer.counted += block.counted
         finally:
-            _journal.reset(token)
+            _block.reset(token)
 
     def _add(self, table: MemoryTable, row: Record) -> None:
         table.add(row)
@@ -86,9 +108,18 @@ class MemoryEngine:
         self._journaled("discard", table, row)
 
     def _journaled(self, kind: str, table: MemoryTable, row: Record) -> None:
-        current = _journal.get()
-        if current is not None and current[0] is self:
-            current[1].append((kind, table, row))
+        block = self._current_block()
+        if block is not None:
+            block.journal.append((kind, table, row))
+
+    def _count_change(self, spec: TableSpec) -> None:
+        """One more unsaved change, unless it is the console's own bookkeeping (the audit)."""
+        if spec.name not in self.tables:
+            return
+        self.changes += 1
+        block = self._current_block()
+        if block is not None:
+            block.counted += 1
 
     # -- constraint checks, in PostgreSQL's order -------------------------------------------
     def _check(self, table: MemoryTable, row: Record, old: Record | None) -> None:
@@ -121,10 +152,10 @@ class MemoryEngine:
     # -- single rows ------------------------------------------------------------------------
     async def insert(self, spec: TableSpec, row: Record) -> Record:
         stored = self._store(self._table(spec), row, None)
-        self.changes += 1
+        self._count_change(spec)
         return stored
 
-    async def fetch(self, spec: TableSpec, key: tuple[str, ...]) -> Record | None:
+    async def fetch(self, spec: TableSpec, key: tuple[str, ...], lock: bool = False) -> Record | None:
         row = self._table(spec).rows.get(key)
         return _copy(row) if row is not None else None
 
@@ -145,7 +176,7 @@ class MemoryEngine:
             return None
         changes = {c: getattr(row, c) for c in spec.columns if c not in spec.key_columns and c != spec.created_column}
         stored = self._store(table, self._touched(spec, old, changes), old)
-        self.changes += 1
+        self._count_change(spec)
         return stored
 
     async def patch(self, spec: TableSpec, key: tuple[str, ...], values: Mapping[str, Any],
@@ -156,7 +187,7 @@ class MemoryEngine:
             return None
         changes = {c: v for c, v in values.items() if not (c in keep_if_set and getattr(old, c) is not None)}
         stored = self._store(table, self._touched(spec, old, changes), old)
-        self.changes += 1
+        self._count_change(spec)
         return stored
 
     async def remove(self, spec: TableSpec, key: tuple[str, ...]) -> bool:
@@ -164,7 +195,7 @@ class MemoryEngine:
         if row is None:
             return False
         self._cascade(spec, row)
-        self.changes += 1
+        self._count_change(spec)
         return True
 
     def _cascade(self, spec: TableSpec, row: Record) -> None:
@@ -227,7 +258,7 @@ class MemoryEngine:
         row = grant if old is None else old.model_copy(update={"status": "active", "granted_at": grant.granted_at,
                                                               "revoked_at": None})
         stored = self._store(table, row, old)
-        self.changes += 1
+        self._count_change(USER_APPS)
         return stored  # type: ignore[return-value]
 
     async def users_with_grant(self, tenant_id: str, app_id: str) -> list[User]:

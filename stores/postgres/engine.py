@@ -20,8 +20,10 @@ from stores.query import Condition, Eq, PageRequest, RowCount
 from stores.settings import ConnectionTarget, Settings
 from stores.tables import PARENT_LABEL, USER_APPS, USERS, ForeignKey, TableSpec, Unique
 
-_bound: ContextVar[tuple[object, asyncpg.Connection] | None] = ContextVar("postgres_atomic", default=None)
-"""The connection of the ``atomic()`` block the current task is in (and its engine)."""
+_bound: ContextVar[tuple[object, asyncpg.Connection, asyncio.Task | None] | None] = ContextVar(
+    "postgres_atomic", default=None)
+"""(engine, connection, task) of the ``atomic()`` block the current task is in. A task
+started inside a block inherits the variable; the task check keeps it off that connection."""
 
 AUDIT_MISSING = ("the console's audit table (lokstra_console.audit_log) does not exist: apply migration 003 "
                  "(Migrations screen, or `lokstra-console migrate up`); nothing was changed")
@@ -116,21 +118,29 @@ class PostgresEngine:
                 f"The lokstra_auth schema has not been migrated (relation {missing[0]} does not exist)",
                 MIGRATE_HINT, self.target.display())
 
+    def _bound_connection(self) -> asyncpg.Connection | None:
+        bound = _bound.get()
+        if bound is not None and bound[0] is self and bound[2] is asyncio.current_task():
+            return bound[1]
+        return None
+
     @asynccontextmanager
     async def atomic(self) -> AsyncIterator[None]:
         """Every engine call inside the block runs on one connection in one transaction,
         committed when the block ends, rolled back if it raises (or the task is cancelled,
-        or the connection drops: the server then rolls back). Nested blocks join the outer one.
+        or the connection drops: the server then rolls back). A nested block is a
+        savepoint: if it raises, only its own writes are undone.
 
         Only a connection lost during COMMIT leaves the outcome unknown, and says so."""
-        current = _bound.get()
-        if current is not None and current[0] is self:
-            yield
+        bound = self._bound_connection()
+        if bound is not None:
+            async with self.connection(write=True) as conn, conn.transaction():  # a savepoint
+                yield
             return
         async with self.connection(write=True) as conn:
             transaction = conn.transaction()
             await transaction.start()
-            token = _bound.set((self, conn))
+            token = _bound.set((self, conn, asyncio.current_task()))
             try:
                 yield
             except BaseException:
@@ -150,10 +160,10 @@ class PostgresEngine:
         leave as the store layer's errors. ``write``: a connection lost mid-call leaves the
         outcome unknown (the server may have committed before the answer was lost), which
         the error says, so nobody retries blindly."""
-        bound = _bound.get()
+        bound = self._bound_connection()
         try:
-            if bound is not None and bound[0] is self:
-                yield bound[1]
+            if bound is not None:
+                yield bound
                 return
             async with asyncio.timeout(self.target.connect_timeout):
                 conn = await self.pool.acquire()  # cheaper than acquire(timeout=): no wait_for per call
@@ -207,9 +217,11 @@ class PostgresEngine:
         async with self.connection(spec, row, write=True) as conn:
             return row_model(spec, await conn.fetchrow(sql, *params.values))
 
-    async def fetch(self, spec: TableSpec, key: tuple[str, ...]) -> Record | None:
+    async def fetch(self, spec: TableSpec, key: tuple[str, ...], lock: bool = False) -> Record | None:
         params = Params()
         sql = f"SELECT {column_list(spec)} FROM {spec.qualified} WHERE {key_clause(spec, key, params)}"
+        if lock:
+            sql += " FOR UPDATE"
         async with self.connection(spec) as conn:
             record = await conn.fetchrow(sql, *params.values)
         return row_model(spec, record) if record is not None else None

@@ -54,7 +54,7 @@ WRITE_METHODS = ("insert", "replace", "patch", "remove", "upsert_grant", "loader
 """Every engine operation is one or the other (tests/test_switch.py keeps this complete)."""
 
 
-_admitted: ContextVar[object | None] = ContextVar("switch_atomic", default=None)
+_admitted: ContextVar[tuple[object, asyncio.Task | None] | None] = ContextVar("switch_atomic", default=None)
 """The switchable engine whose ``atomic()`` block the current task is in: its writes were
 admitted once, for the whole block (a switch waits for the block, not the other way round)."""
 
@@ -214,9 +214,13 @@ class SwitchableEngine:
         if self._in_flight == 0:
             self._drained.set()
 
+    def _inside_atomic(self) -> bool:
+        """Is the current task (not a task it started) inside this engine's ``atomic()``?"""
+        return _admitted.get() == (self, asyncio.current_task())
+
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[None]:
-        if _admitted.get() is self:
+        if self._inside_atomic():
             yield
             return
         await self._admit()
@@ -226,8 +230,8 @@ class SwitchableEngine:
             self._release()
 
     # -- reads: straight to the active engine --------------------------------------------------
-    async def fetch(self, spec: TableSpec, key: tuple[str, ...]) -> Record | None:
-        return await self._engine.fetch(spec, key)
+    async def fetch(self, spec: TableSpec, key: tuple[str, ...], lock: bool = False) -> Record | None:
+        return await self._engine.fetch(spec, key, lock)
 
     async def fetch_unique(self, spec: TableSpec, columns: tuple[str, ...], values: tuple[Any, ...]) -> Record | None:
         return await self._engine.fetch_unique(spec, columns, values)
@@ -280,11 +284,12 @@ class SwitchableEngine:
     async def atomic(self) -> AsyncIterator[None]:
         """The active engine's ``atomic()``, admitted through the gate as one write: a
         switch drains it like any write and never splits it across two engines."""
-        if _admitted.get() is self:
-            yield
+        if self._inside_atomic():
+            async with self._engine.atomic():  # a savepoint of the outer block
+                yield
             return
         async with self._write(), self._engine.atomic():
-            token = _admitted.set(self)
+            token = _admitted.set((self, asyncio.current_task()))
             try:
                 yield
             finally:

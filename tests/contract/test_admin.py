@@ -225,3 +225,48 @@ async def test_a_cancelled_write_leaves_nothing_half_done(stores: Stores, monkey
     assert await stores.tenants.exists("acme")
     assert await stores.users.count("acme") == 2 and await stores.app_keys.count("acme") == 1
     assert await stores.user_apps.has_access("acme", "web", "u1")
+
+
+async def test_a_new_dsn_password_alone_is_recorded_as_changed_without_either_password(stores: Stores) -> None:
+    admin = Admin(stores, ACTOR)
+    tenant = await admin.create(f.tenant("acme", db_dsn="postgres://app:Old-Pw-1@db/acme"))
+    await admin.update(tenant.model_copy(update={"db_dsn": "postgres://app:New-Pw-2@db/acme"}),
+                       expected_updated_at=tenant.updated_at)
+    [entry] = [e for e in await _audit(stores) if e.action == "update"]
+    assert entry.before == {"db_dsn": "(changed)"} == entry.after
+    assert "Old-Pw-1" not in entry.model_dump_json() and "New-Pw-2" not in entry.model_dump_json()
+
+
+async def test_a_revoke_reason_with_a_nul_is_refused_the_same_way_on_both_backends(stores: Stores) -> None:
+    await f.seed_basic(stores, "acme")
+    with pytest.raises(ValidationFailed) as refused:
+        await Admin(stores, ACTOR).revoke_key(await stores.app_keys.get_by_id("acme-k1"), "bad\x00reason")
+    assert "reason" in refused.value.problems
+    assert not (await stores.app_keys.get_by_id("acme-k1")).revoked
+
+
+async def test_a_failed_nested_block_is_a_savepoint_on_both_backends(stores: Stores) -> None:
+    """The outer block may catch an inner failure and go on: the outer write stays, the
+    inner one is gone (memory used to keep it, PostgreSQL used to lose both silently)."""
+    await stores.tenants.create(f.tenant("acme"))
+    async with stores.engine.atomic():
+        await stores.users.create(f.user("acme", "outer"))
+        with pytest.raises(AlreadyExists):
+            async with stores.engine.atomic():
+                await stores.users.create(f.user("acme", "inner"))
+                await stores.users.create(f.user("acme", "outer"))  # duplicate: the inner block fails
+    assert await stores.users.exists("acme", "outer")
+    assert not await stores.users.exists("acme", "inner")
+
+
+async def test_a_task_started_inside_a_block_is_not_part_of_it(stores: Stores) -> None:
+    import asyncio
+
+    await stores.tenants.create(f.tenant("acme"))
+    with pytest.raises(RuntimeError):
+        async with stores.engine.atomic():
+            await stores.users.create(f.user("acme", "in-block"))
+            await asyncio.create_task(stores.users.create(f.user("acme", "own-task")))
+            raise RuntimeError("the block fails")
+    assert not await stores.users.exists("acme", "in-block")
+    assert await stores.users.exists("acme", "own-task"), "the other task's write is its own"
