@@ -93,3 +93,17 @@ def audit_entry(*, tenant_id: str, entity: str, entity_key: str, action: str, os
     except ValidationError as exc:  # the same ValidationFailed on both backends, before anything is written
         raise validation_failed(AUDIT.entity, exc) from None
 
+
+
+async def carry_audit(source: Any, target: Any) -> int:
+    """Copy into ``target`` the audit records ``source`` holds and it lacks (by id); the
+    number copied. A live switch calls it before moving the data off the memory backend,
+    so the changes made there arrive with their records (each says backend "memory"). A
+    record is evidence of what the console did: it is carried even if the data copy then
+    fails, and a retry does not duplicate it."""
+    carried = 0
+    for entry in await source.select(AUDIT, (), (), "id"):
+        if await target.fetch(AUDIT, entry.key()) is None:
+            await target.insert(AUDIT, entry)
+            carried += 1
+    return carried

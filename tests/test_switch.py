@@ -349,3 +349,23 @@ async def test_an_atomic_block_is_drained_by_a_switch_as_one_write() -> None:
     report = await switch
     assert report.ok and stores.engine.current is target
     assert await stores.users.exists(TENANT, "in-block-1") and await stores.users.exists(TENANT, "in-block-2")
+
+
+async def test_the_memory_audit_trail_moves_with_a_switch_to_postgres_once(pg: PostgresEngine) -> None:
+    from stores.admin import Actor, Admin
+
+    memory = demo_memory(users=5)
+    stores = switchable_stores(memory)
+    await Admin(stores, Actor("ops")).set_status(await stores.users.get(TENANT, "u00000001"), "suspended")
+    report = await stores.engine.switch_to(pg, replace=True)
+    assert report.ok and report.audit_carried == 1 and report.to_json()["audit_carried"] == 1
+    [entry] = (await stores.audit.page(limit=10)).rows  # read from PostgreSQL now
+    assert (entry.action, entry.entity_key, entry.backend) == ("status", f"{TENANT}/u00000001", "memory")
+
+    back = MemoryEngine()
+    await stores.engine.switch_to(back)  # PostgreSQL keeps its trail; memory starts its own
+    await Admin(stores, Actor("ops")).set_status(await stores.users.get(TENANT, "u00000002"), "suspended")
+    again = await stores.engine.switch_to(pg, replace=True)
+    assert again.audit_carried == 1
+    assert [e.entity_key for e in (await stores.audit.page(limit=10)).rows] == [
+        f"{TENANT}/u00000001", f"{TENANT}/u00000002"]

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from stores.audit import carry_audit
 from stores.errors import BackendUnavailable, StoreError
 from stores.models import Record, User, UserApp
 from stores.open import Stores
@@ -110,6 +111,8 @@ class SwitchReport:
     copy_seconds: float = 0.0
     verify_seconds: float = 0.0
     write_pause_seconds: float = 0.0
+    audit_carried: int = 0
+    """Audit records carried from a memory source into the target before the copy."""
     writes_drained: int = 0
     writes_held: int = 0
     writes_refused: int = 0
@@ -135,7 +138,7 @@ class SwitchReport:
             "seconds": round(self.seconds, 3), "preflight_seconds": round(self.preflight_seconds, 3),
             "drain_seconds": round(self.drain_seconds, 3), "copy_seconds": round(self.copy_seconds, 3),
             "verify_seconds": round(self.verify_seconds, 3), "write_pause_seconds": round(self.write_pause_seconds, 3),
-            "writes_drained": self.writes_drained, "writes_held": self.writes_held,
+            "audit_carried": self.audit_carried, "writes_drained": self.writes_drained, "writes_held": self.writes_held,
             "writes_refused": self.writes_refused,
             "longest_write_wait_seconds": round(self.longest_write_wait_seconds, 3),
             "rows": self.rows, "verified": self.verified, "target_changed": self.target_changed,
@@ -383,6 +386,9 @@ class SwitchableEngine:
                 report.writes_drained = self._in_flight
                 await self._drained.wait()
                 report.drain_seconds = time.monotonic() - closed
+                if self._engine.backend == "memory":  # its audit lives only as long as the engine
+                    phase = "carrying the audit trail"
+                    report.audit_carried = await carry_audit(self._engine, target)
                 phase = "copying"
                 copy_started = time.monotonic()
                 report.copy = await copy_tables(self._engine, target, replace=replace, progress=progress)
