@@ -57,6 +57,8 @@ _rng = random.Random(SEED)
 MIGRATION_POINTS = _points(_rng, 0.45, "[1/")     # applying three migrations takes ~0.35 s
 SWITCH_POINTS = _points(_rng, 0.35, "Switching")   # the demo data (1,345 rows) switches in ~0.25 s
 COPY_POINTS = _points(_rng, 0.25, "users ")         # the copy itself takes ~0.1 s
+DELETE_POINTS = [(None, round(_rng.uniform(0, 0.05), 3), how) for how in ("close", "signal", "close")]
+"""The delete (400 users with their grants, the audit record) takes tens of ms after Enter."""
 
 
 def _ids(points: list[tuple[str | None, float, str]]) -> list[str]:
@@ -225,3 +227,56 @@ def test_hangup_during_cli_copy(migrated_copy: str, demo_digests: dict[str, Any]
                                stdin=subprocess.DEVNULL)
         assert retry.returncode == 0, retry.stdout + retry.stderr
         assert _all_or_nothing(migrated_copy, demo_digests)
+
+
+# ----- an audited hard delete from the browser (D on a tenant, the id typed, Enter) --------------------
+
+def _tenant_facts(dsn: str) -> tuple[bool, int, int]:
+    """(acme-corp exists, its users, audit records of its delete)."""
+    async def facts() -> tuple[bool, int, int]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return (await conn.fetchval("SELECT count(*) FROM lokstra_auth.tenants WHERE id = 'acme-corp'") == 1,
+                    await conn.fetchval("SELECT count(*) FROM lokstra_auth.users WHERE tenant_id = 'acme-corp'"),
+                    await conn.fetchval("SELECT count(*) FROM lokstra_console.audit_log "
+                                        "WHERE tenant_id = 'acme-corp' AND action = 'delete'"))
+        finally:
+            await conn.close()
+
+    return run_sync(facts)
+
+
+@pytest.mark.parametrize(("trigger", "delay", "how"), DELETE_POINTS, ids=_ids(DELETE_POINTS))
+def test_hangup_during_an_audited_hard_delete(migrated_copy: str, tmp_path: Path, trigger: str | None, delay: float,
+                                              how: str) -> None:
+    from stores.demo import DemoSpec, copy_to_postgres
+    from stores.postgres.engine import init_connection
+
+    async def fill() -> None:
+        conn = await asyncpg.connect(migrated_copy)
+        try:
+            await init_connection(conn)
+            await copy_to_postgres(conn, DemoSpec())
+        finally:
+            await conn.close()
+
+    run_sync(fill)
+    console = _start_console(tmp_path, {"USE_POSTGRES": "true", "DATABASE_URL": migrated_copy,
+                                        "LOKSTRA_CONSOLE_ALLOW_HARD_DELETE": "true"})
+    try:
+        console.wait_for("acme-corp")
+        mark = console.mark()
+        console.press("D")
+        console.wait_for("400 users", mark)  # the counted blast radius
+        console.press(*"acme-corp")
+        console.wait_for("acme-corp")
+        assert console.master is not None
+        os.write(console.master, b"\r")  # Enter, and the hang-up right behind it (press() would pause)
+        time.sleep(delay)
+        console.hang_up(how)
+        _gone(console, tmp_path / "console.log", tui=True)
+    finally:
+        console.close()
+    exists, users, recorded = _tenant_facts(migrated_copy)
+    assert (exists, users, recorded) in ((True, 400, 0), (False, 0, 1)), (exists, users, recorded)
+    print(f"after the hang-up the tenant is {'still there' if exists else 'deleted, with its audit record'}")
