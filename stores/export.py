@@ -5,6 +5,12 @@ time, and each page is written before the next is asked for, so an export of a m
 users holds one page in memory. ``secret_hash`` is left out and ``db_dsn`` masked
 (``stores.secrets.safe_fields``). The file is written beside the target under a temporary
 name and renamed at the end: a failed or cancelled export leaves no half file.
+
+CSV only: a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+is written with a leading ``'``, because spreadsheets run such a cell as a formula (a user's
+``full_name`` of ``=HYPERLINK(…)`` would otherwise be a link to anywhere, CSV injection). The
+apostrophe is a change of the value: ``-1`` stored as text comes back as ``'-1``. JSON keeps
+every value as stored.
 """
 from __future__ import annotations
 
@@ -55,7 +61,18 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a CSV cell as a formula (OWASP's CSV injection list)."""
+
+
+def _csv_text(text: str) -> str:
+    """``text`` made inert for spreadsheets: a leading ``'`` when it could start a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _csv_value(value: Any) -> str:
+    if isinstance(value, str):
+        return _csv_text(value)
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -4,6 +4,13 @@ Two columns of lokstra-auth hold secrets: ``tenants.db_dsn`` (a connection strin
 carry a password) and ``app_keys.secret_hash`` (a hash, but still never listed upstream).
 The hash is never shown; the DSN is shown with its password masked, in both the URL form
 (``postgres://app:****@host/db``) and the libpq key=value form (``host=h password=****``).
+
+Masking errs on the side of hiding too much, never too little, because the same function scrubs
+free text (error messages, log lines) where a DSN may be malformed: a URL password is taken to
+run from ``scheme://user:`` to the last ``@`` on its line that a host follows (spaces and ``@``
+included), a ``?password=`` value up to the next ``&`` (as libpq reads it), and an unquoted
+key=value password as libpq reads it: up to unescaped whitespace (quotes and ``\\ `` are part
+of it).
 """
 from __future__ import annotations
 
@@ -22,9 +29,17 @@ MASKED_FIELDS: frozenset[str] = frozenset({"db_dsn"})
 
 MASK = "****"
 
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>\S*?)(?=@[^@/?#\s]*(?:[/?#\s]|$))")
-_QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:password|sslpassword)=)(?P<pw>[^&\s#]*)", re.I)
-_KV_PASSWORD = re.compile(r"(?P<head>(?<![?&\w])(?:password|sslpassword)\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s']+)", re.I)
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)"
+    r"(?P<pw>[^\r\n]*)"                          # greedy: up to the last @ on the line …
+    r"(?=@[^@/?#\s]*(?:[/?#\s]|$))")              # … that a host (maybe empty) follows
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:password|sslpassword)=)(?P<pw>[^&\r\n]*)", re.I)
+_KV_PASSWORD = re.compile(
+    r"(?P<head>(?<![?&\w])(?:password|sslpassword)\s*=\s*)"
+    r"(?P<pw>'(?:[^'\\]|\\.)*'"                  # quoted: \' and \\ escaped (may span lines)
+    r"|'(?:[^'\\\r\n]|\\.)*"                     # a quote never closed: the rest of the line
+    r"|(?:\\.|[^\s\\])+)",                        # unquoted: up to unescaped whitespace
+    re.I)
 
 
 def mask_dsn(dsn: str) -> str:

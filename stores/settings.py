@@ -162,7 +162,10 @@ class ConnectionTarget:
         return f"{self.user}@{self.host}:{self.port}/{self.database}"
 
     def server_settings(self) -> dict[str, str]:
-        settings = {"application_name": APPLICATION_NAME}
+        """Session settings sent at connect. ``timezone`` is UTC whatever the database or role
+        says: the schema's timestamps have no time zone, Python writes them in UTC, and
+        ``now()`` becomes a naive timestamp in the session's zone."""
+        settings = {"application_name": APPLICATION_NAME, "timezone": "UTC"}
         if self.read_only:
             settings["default_transaction_read_only"] = "on"
         return settings

@@ -40,15 +40,17 @@ from stores.errors import StoreError
 from stores.monitor import Capabilities, PostgresMonitor, Sample, Session, Statement, active_engine, mask_literals
 from stores.timing import OperationStats
 
+# Short labels, s and g left out of the footer: every tab's footer, F1 Help included, fits
+# 80 columns (tests/monitor/test_footer.py); F1 lists every key.
 MONITOR_ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("monitor.pause", "p", "pause", "Pause"),
-    ActionSpec("monitor.view", "v", "toggle_view", "Interval/total"),
-    ActionSpec("monitor.sort", "s", "sort", "Sort"),
+    ActionSpec("monitor.view", "v", "toggle_view", "Interval"),
+    ActionSpec("monitor.sort", "s", "sort", "Sort", show=False),
     ActionSpec("monitor.filter", "slash", "filter", "Filter"),
     ActionSpec("monitor.group", "g", "group", "Group", show=False),
-    ActionSpec("monitor.detail", "d", "detail", "Detail", show=False),
+    ActionSpec("monitor.detail", "d", "detail", "Detail"),
     ActionSpec("monitor.reveal", "x", "reveal", "Reveal"),
-    ActionSpec("monitor.reset", "R", "reset", "Reset stats", writes=True),
+    ActionSpec("monitor.reset", "R", "reset", "Reset", writes=True),
     ActionSpec("monitor.cancel", "c", "cancel_query", "Cancel query", writes=True),
     ActionSpec("monitor.terminate", "t", "terminate", "Terminate", writes=True),
     ActionSpec("monitor.refresh", "r", "refresh", "Refresh", show=False),
@@ -289,7 +291,7 @@ class MonitorScreen(ConsoleScreen):
         if action in ("toggle_view", "sort", "group", "filter"):
             return statements
         if action == "detail":
-            return statements or (tab == "activity" and not self.on_memory)
+            return statements
         if action == "reveal":
             return tab == "activity" and not self.on_memory
         if action == "reset":
@@ -578,9 +580,6 @@ class MonitorScreen(ConsoleScreen):
             event.prevent_default()
 
     def action_detail(self) -> None:
-        if self.tab == "activity":
-            self.action_reveal()
-            return
         statement = self._selected_statement()
         if statement is None:
             return

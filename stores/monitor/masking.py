@@ -5,16 +5,20 @@ carry password hashes, tokens and key secrets. ``mask_literals`` replaces every 
 literal by ``'…'`` and every numeric literal by ``?``, and keeps the rest (keywords,
 identifiers, quoted identifiers, ``$1`` parameters, comments) so the statement stays
 readable. A small tokenizer, not a parser: it knows the SQL lexical rules that decide where a
-literal starts and ends (``''`` inside strings, ``E'…'`` backslash escapes, dollar quotes,
-``U&``/``B``/``X`` prefixes, identifiers with digits in them). A text cut short by
-``track_activity_query_size`` inside a literal is masked to its end.
+literal starts and ends (``--`` comments end at a newline or a carriage return, ``''`` inside
+strings, ``E'…'`` backslash escapes, dollar quotes, ``U&``/``B``/``X`` prefixes, identifiers
+with digits in them). A text cut short by ``track_activity_query_size`` inside a literal is
+masked to its end.
 """
 from __future__ import annotations
+
+import re
 
 STRING_MASK = "'…'"
 NUMBER_MASK = "?"
 
 _DIGITS = frozenset("0123456789")
+_NEWLINE = re.compile(r"[\n\r]")
 
 
 def _is_ident_char(ch: str) -> bool:
@@ -74,6 +78,12 @@ def _number_end(text: str, start: int) -> int:
     return i
 
 
+def _line_end(text: str, start: int) -> int:
+    """Where the ``--`` comment at ``start`` ends: PostgreSQL's lexer stops it at \\n or \\r."""
+    found = _NEWLINE.search(text, start)
+    return found.start() if found else len(text)
+
+
 def mask_literals(text: str) -> str:
     """``text`` with string literals as ``'…'`` and numeric literals as ``?``."""
     out: list[str] = []
@@ -82,8 +92,7 @@ def mask_literals(text: str) -> str:
     while i < n:
         ch = text[i]
         if ch == "-" and text.startswith("--", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
+            i = _line_end(text, i)
         elif ch == "/" and text.startswith("/*", i):
             end = text.find("*/", i + 2)
             i = n if end < 0 else end + 2

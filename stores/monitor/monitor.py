@@ -212,12 +212,14 @@ class PostgresMonitor:
         planning = self.capabilities is not None and self.capabilities.setting_on(
             "pg_stat_statements.track_planning") is True
         statements: dict[StatementKey, Statement] = {}
+        since: dict[StatementKey, datetime | None] = {}
         texts = self._texts
         for (dbid, userid, queryid, toplevel, database, role, calls, total_ms, _mean, stddev_ms, rows_, hit, read,
-             io_ms, plan_ms) in rows:  # unpacked by position: the columns of sql.statements_sql
+             io_ms, plan_ms, stats_since) in rows:  # unpacked by position: the columns of sql.statements_sql
             key: StatementKey = (dbid, userid, queryid, toplevel)
             figures = Figures(calls, total_ms, rows_, hit, read)
             found = statements.get(key)
+            since[key] = None if found is not None else stats_since  # a sum has no one stats_since
             if found is not None:  # hidden entries of another role: add them up
                 t = found.totals
                 found.totals = Figures(t.calls + calls, t.total_ms + total_ms, t.rows + rows_,
@@ -230,7 +232,7 @@ class PostgresMonitor:
                 text, own=text is not None and text.startswith(MARKER))
         self._texts = {key: text for key, text in self._texts.items() if key in statements}
         deltas = self.deltas.update({key: s.totals for key, s in statements.items()},
-                                    info.stats_reset if info is not None else None)
+                                    info.stats_reset if info is not None else None, since)
         shown = [s for s in statements.values() if self.include_own or not s.own]
         total = sum(s.totals.total_ms for s in shown)
         interval_total = sum(deltas[s.key].total_ms for s in shown) if deltas is not None else 0.0
@@ -305,4 +307,5 @@ def _columns_from_view(present: set[str]) -> StatementColumns:
         blk_read="shared_blk_read_time" if shared else "blk_read_time",
         blk_write="shared_blk_write_time" if shared else "blk_write_time",
         has_info="toplevel" in present,
+        stats_since="stats_since" if "stats_since" in present else None,
     )

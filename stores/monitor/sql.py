@@ -3,7 +3,8 @@
 pg_stat_statements renamed its columns over the versions this console supports:
 PostgreSQL 13 split ``total_time`` into ``total_exec_time`` / ``total_plan_time`` (and
 ``mean_time``… likewise), 14 added ``toplevel`` and ``pg_stat_statements_info``, 17 renamed
-``blk_read_time`` / ``blk_write_time`` to ``shared_blk_read_time`` / ``shared_blk_write_time``.
+``blk_read_time`` / ``blk_write_time`` to ``shared_blk_read_time`` / ``shared_blk_write_time``
+and added ``stats_since`` (when the entry was created: a change means it started again).
 ``StatementColumns.for_version`` names the columns of one version; ``statements_sql`` builds
 the query from them. Every statement carries ``MARKER`` so the monitor can leave its own
 queries out of what it shows.
@@ -31,6 +32,7 @@ class StatementColumns:
     blk_read: str
     blk_write: str
     has_info: bool
+    stats_since: str | None = None
 
     @classmethod
     def for_version(cls, version_num: int) -> StatementColumns:
@@ -44,6 +46,7 @@ class StatementColumns:
             blk_read="shared_blk_read_time" if version_num >= 170000 else "blk_read_time",
             blk_write="shared_blk_write_time" if version_num >= 170000 else "blk_write_time",
             has_info=version_num >= 140000,
+            stats_since="stats_since" if version_num >= 170000 else None,
         )
 
     def required(self) -> set[str]:
@@ -54,6 +57,8 @@ class StatementColumns:
             names.add(self.toplevel)
         if self.plan_total:
             names.add(self.plan_total)
+        if self.stats_since:
+            names.add(self.stats_since)
         return names
 
 
@@ -62,12 +67,13 @@ def statements_sql(columns: StatementColumns, schema: str) -> str:
     sample); names of database and role joined in. ``schema`` is quoted already."""
     plan = f"s.{columns.plan_total}" if columns.plan_total else "NULL::float8"
     toplevel = f"s.{columns.toplevel}" if columns.toplevel != "true" else "true"
+    since = f"s.{columns.stats_since}" if columns.stats_since else "NULL::timestamptz"
     return f"""{MARKER}
 SELECT s.dbid, s.userid, s.queryid, {toplevel} AS toplevel,
        d.datname::text AS database, r.rolname::text AS role,
        s.calls, s.{columns.total} AS total_ms, s.{columns.mean} AS mean_ms, s.{columns.stddev} AS stddev_ms,
        s.rows, s.shared_blks_hit AS blks_hit, s.shared_blks_read AS blks_read,
-       s.{columns.blk_read} + s.{columns.blk_write} AS io_ms, {plan} AS plan_ms
+       s.{columns.blk_read} + s.{columns.blk_write} AS io_ms, {plan} AS plan_ms, {since} AS stats_since
 FROM {schema}.pg_stat_statements(false) s
 LEFT JOIN pg_database d ON d.oid = s.dbid
 LEFT JOIN pg_roles r ON r.oid = s.userid"""
@@ -94,13 +100,15 @@ SELECT current_setting('server_version') AS server_version,
        current_setting('server_version_num')::int AS server_version_num,
        current_user::text AS role, current_database()::text AS database,
        coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) AS superuser,
-       pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') AS read_all_stats,
-       pg_has_role(current_user, 'pg_monitor', 'MEMBER') AS monitor,
-       pg_has_role(current_user, 'pg_signal_backend', 'MEMBER') AS signal_backend,
+       pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS read_all_stats,
+       pg_has_role(current_user, 'pg_monitor', 'USAGE') AS monitor,
+       pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend,
        EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements') AS available,
        (SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
          WHERE e.extname = 'pg_stat_statements') AS schema,
        (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'pg_stat_statements') AS extension_version"""
+"""'USAGE', not 'MEMBER': the server checks stats visibility and signalling with the privileges
+the role inherits, so a NOINHERIT member of pg_read_all_stats still sees only its own queries."""
 
 SETTINGS_SQL = f"""{MARKER}
 SELECT name, setting FROM pg_settings

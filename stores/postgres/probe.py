@@ -35,8 +35,8 @@ SELECT current_setting('server_version') AS server_version,
        current_user::text AS role,
        current_database()::text AS database,
        coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) AS superuser,
-       pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') AS read_all_stats,
-       pg_has_role(current_user, 'pg_monitor', 'MEMBER') AS monitor,
+       pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS read_all_stats,  -- inherited, as the server checks
+       pg_has_role(current_user, 'pg_monitor', 'USAGE') AS monitor,
        to_regnamespace('lokstra_auth') IS NOT NULL AS schema_exists
 """
 _SSL_SQL = "SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()"

