@@ -11,9 +11,11 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
+from textual.widgets import Input
 
 from console.app import LokstraConsole
 from console.config import ConsoleConfig
+from console.edit import EntityForm
 from console.widgets.header import ConsoleHeader
 from migrations import MigrationRunner
 from stores.errors import BackendUnavailable
@@ -22,7 +24,7 @@ from tests.reliability.conftest import assert_plain, direct_fetch, with_password
 from tests.support.factories import tenant, user
 from tests.support.pgcluster import Cluster, ClusterUnavailable, create_cluster
 from tests.support.server import PgServer, run_sync
-from tests.support.tui import until
+from tests.support.tui import screen_text, until
 
 pytestmark = pytest.mark.postgres
 
@@ -74,6 +76,21 @@ async def test_the_console_survives_a_restart_and_a_write_while_down_is_never_ap
         assert_plain(str(down.value))
         assert "Traceback" not in (app.problem or "") and "Rel1ab" not in (app.problem or "")
 
+        # The same through the screen: the form says so and stays open with what was typed.
+        form = EntityForm("user", parent={"tenant_id": "acme"})
+        app.push_screen(form)
+        await pilot.pause()
+        form.query_one("#f-id", Input).value = "form-down"
+        form.query_one("#f-username", Input).value = "formdown"
+        form.query_one("#f-email", Input).value = "form.down@example.com"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "Not saved: Connection refused" in screen_text(app),
+                    "the form to say nothing was saved and why", timeout=20)
+        assert app.screen is form and form.query_one("#f-username", Input).value == "formdown"
+        assert "Traceback" not in screen_text(app) and "Rel1ab" not in screen_text(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is not form, "the form to close")
+
         await asyncio.to_thread(own_cluster.start)
         await until(pilot, lambda: "● ok" in header(app), "the header to say ok again", timeout=40)
         assert app.is_running
@@ -81,6 +98,6 @@ async def test_the_console_survives_a_restart_and_a_write_while_down_is_never_ap
         rtt = app.rtt
         await until(pilot, lambda: app.rtt != rtt, "another health check")  # time passes with the server up
         rows = await direct_fetch(restart_db, "SELECT id FROM lokstra_auth.users ORDER BY id")
-        assert [row["id"] for row in rows] == ["after"], "the write made while down was applied later"
+        assert [row["id"] for row in rows] == ["after"], "a write made while down was applied later"
         await pilot.press("ctrl+q")
     assert not app.is_running
