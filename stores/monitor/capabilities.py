@@ -34,6 +34,9 @@ class Capabilities:
     schema: str | None
     """Where CREATE EXTENSION put it (quoted), None when it was not created in this database."""
     extension_version: str | None
+    member_not_inheriting: bool = False
+    """Granted pg_read_all_stats or pg_signal_backend without inheriting it (a NOINHERIT role,
+    or PostgreSQL 16's GRANT … WITH INHERIT FALSE): another GRANT would change nothing."""
     readable: bool = False
     """A ``LIMIT 1`` select on the view worked (the library is preloaded)."""
     read_error: str | None = None
@@ -105,12 +108,14 @@ class Capabilities:
                 found.append(Gap(f"{EXTENSION} cannot be read: {self.read_error}",
                                  f"GRANT EXECUTE ON FUNCTION {self.schema}.{EXTENSION}(boolean) TO {self.role}; "
                                  f"GRANT SELECT ON {self.schema}.{EXTENSION} TO {self.role};"))
+        inherit = (f"ALTER ROLE {self.role} INHERIT;  (PostgreSQL 16+: GRANT … TO {self.role} WITH INHERIT TRUE;)"
+                   if self.member_not_inheriting else None)
         if not self.all_stats:
             found.append(Gap(f"Role {self.role} sees only its own queries' text and sessions",
-                             f"GRANT pg_monitor TO {self.role};  (or GRANT pg_read_all_stats TO {self.role};)"))
+                             inherit or f"GRANT pg_monitor TO {self.role};  (or GRANT pg_read_all_stats TO {self.role};)"))
         if not self.may_signal_others:
             found.append(Gap(f"Role {self.role} may cancel or terminate only its own sessions",
-                             f"GRANT pg_signal_backend TO {self.role};"))
+                             inherit or f"GRANT pg_signal_backend TO {self.role};"))
         if self.created and self.readable and not self.can_reset:
             found.append(Gap(f"Role {self.role} may not reset the statistics",
                              f"GRANT EXECUTE ON FUNCTION {self.schema}.pg_stat_statements_reset TO {self.role};",

@@ -141,7 +141,8 @@ class PostgresMonitor:
             server_version=row["server_version"], server_version_num=row["server_version_num"], role=row["role"],
             database=row["database"], superuser=row["superuser"], read_all_stats=row["read_all_stats"],
             monitor=row["monitor"], signal_backend=row["signal_backend"], available=row["available"],
-            schema=row["schema"], extension_version=row["extension_version"])
+            schema=row["schema"], extension_version=row["extension_version"],
+            member_not_inheriting=row["member_not_inheriting"] and not (row["read_all_stats"] and row["signal_backend"]))
         caps.settings = {name: None for name in ("shared_preload_libraries", "track_io_timing", "compute_query_id",
                                                  "pg_stat_statements.track_planning")}
         caps.settings.update({r["name"]: r["setting"] for r in await conn.fetch(sql.SETTINGS_SQL)})

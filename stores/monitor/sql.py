@@ -103,6 +103,8 @@ SELECT current_setting('server_version') AS server_version,
        pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS read_all_stats,
        pg_has_role(current_user, 'pg_monitor', 'USAGE') AS monitor,
        pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend,
+       (pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER')
+        OR pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')) AS member_not_inheriting,
        EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements') AS available,
        (SELECT quote_ident(n.nspname) FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
          WHERE e.extname = 'pg_stat_statements') AS schema,

@@ -40,6 +40,9 @@ async def test_membership_without_inheritance_is_a_gap(pg_server: PgServer, stat
         assert caps.all_stats is inherit and caps.read_all_stats is inherit
         assert caps.may_signal_others is inherit and caps.signal_backend is inherit
         gaps = " ".join(gap.what for gap in caps.gaps())
+        fixes = " ".join(gap.fix for gap in caps.gaps())
+        assert (f"ALTER ROLE {role} INHERIT" in fixes) is not inherit, "another GRANT would change nothing"
+        assert "GRANT pg_monitor" not in fixes
         assert (f"Role {role} sees only its own queries" in gaps) is not inherit
         assert (f"Role {role} may cancel or terminate only its own sessions" in gaps) is not inherit
     finally:
