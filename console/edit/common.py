@@ -92,6 +92,11 @@ class EditModal(ModalScreen[ResultT]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        """Every dialog's Cancel button does what its Escape does."""
+        self.action_cancel()
+
     def action_stay(self) -> None:
         """Swallow a screen-switching key (see BINDINGS)."""
 

@@ -228,10 +228,6 @@ class EntityForm(EditModal[Record | None]):
                 widget.focus()
                 widget.scroll_visible()
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.dismiss(None)
-
     @on(EditModal.Done)
     def _saved(self, message: EditModal.Done) -> None:
         self.dismiss(message.value)

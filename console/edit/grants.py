@@ -123,10 +123,6 @@ class GrantAccess(EditModal[UserApp | None]):
             error.update(Text(problems.get(name, "")))
             error.disabled = name not in problems
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
-
     @on(EditModal.Done)
     def _done(self, message: EditModal.Done) -> None:
         self.dismiss(message.value)

@@ -214,10 +214,6 @@ class GenerateKey(EditModal[AppKey | None]):
         self.show_problem("")
         self.write(perform)
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
-
     @on(EditModal.Done)
     def _generated(self, message: EditModal.Done) -> None:
         new: NewKey = message.value
@@ -277,10 +273,6 @@ class RevokeKey(EditModal[AppKey | None]):
             return
         if not self.busy():
             self.write(lambda admin: admin.revoke_key(self.key, reason=reason))
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
 
     @on(EditModal.Done)
     def _done(self, message: EditModal.Done) -> None:
@@ -355,10 +347,6 @@ class RotateKey(EditModal[AppKey | None]):
 
         self.show_problem("")
         self.write(perform)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
 
     @on(EditModal.Done)
     def _rotated(self, message: EditModal.Done) -> None:

@@ -99,3 +99,25 @@ async def test_escape_in_the_matches_goes_back_to_typing_and_a_second_escape_can
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is not dialog, "the dialog to close")
         assert results == [None]
+
+
+async def test_every_dialogs_cancel_button_closes_it_and_writes_nothing(console: Run) -> None:
+    from textual.widgets import Button
+
+    from console.edit import EntityForm, GenerateKey, RevokeKey, RotateKey
+
+    async with console() as (app, pilot):
+        key = await app.stores.app_keys.get_by_id("acme-k1")
+        dialogs = [EntityForm("user", parent={"tenant_id": "acme"}), GrantAccess("acme", app_id="web"),
+                   GenerateKey("acme", "web"), RevokeKey(key), RotateKey(key)]
+        for dialog in dialogs:
+            results = Results()
+            results.push(app, dialog)
+            await until(pilot, lambda d=dialog: app.screen is d and bool(d.query("#cancel")),
+                        f"{type(dialog).__name__} to open")
+            await pilot.pause()
+            dialog.query_one("#cancel", Button).press()
+            await until(pilot, lambda: bool(results), f"{type(dialog).__name__} to close")
+            assert results == [None], type(dialog).__name__
+        assert (await app.stores.audit.page(limit=10)).rows == []
+        assert await app.stores.app_keys.count("acme") == 1
