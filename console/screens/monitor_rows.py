@@ -193,12 +193,14 @@ class StatementFilter:
     def __bool__(self) -> bool:
         return bool(self.words or self.database or self.role)
 
-    def matches(self, s: Statement) -> bool:
+    def matches(self, s: Statement, labels: dict[Any, str] | None = None) -> bool:
+        """Words match the text as shown, literals masked: a filter must not become a way to
+        test for a secret the screen hides (utility statements keep their literals)."""
         if self.database is not None and s.database != self.database:
             return False
         if self.role is not None and s.role != self.role:
             return False
-        text = (s.query or "").lower()
+        text = query_label(s, labels).lower()
         return all(word in text for word in self.words)
 
 
@@ -253,7 +255,7 @@ def statement_rows(statements: Iterable[Statement], *, interval: bool, group: st
                    shown: dict[str, Statement] | None = None) -> tuple[list[tuple[str, list[Cell]]], int]:
     """The rows to show (the first ``limit`` in the sort) and how many matched. Cells are
     built only for the rows shown; ``shown`` (if given) receives their statements by row id."""
-    chosen = [s for s in statements if filter.matches(s)] if filter else list(statements)
+    chosen = [s for s in statements if filter.matches(s, labels)] if filter else list(statements)
     if interval:
         chosen = [s for s in chosen if s.interval is not None and s.interval.calls > 0]
     if group is not None:

@@ -234,3 +234,15 @@ async def test_p95_comes_from_the_recent_durations(monkeypatch: pytest.MonkeyPat
     registry.reset()
     await store.work()
     assert registry.snapshot()[0].calls == 1  # reset in place: the wrapped method still records
+
+
+def test_the_text_filter_matches_what_is_shown_not_the_hidden_literals() -> None:
+    """Utility statements keep their literals in pg_stat_statements; filtering on the raw
+    text would let an operator test for a password the screen masks."""
+    from console.screens.monitor_rows import StatementFilter
+    from stores.monitor.models import Statement
+
+    statement = Statement(key=(1, 2, 3, True), database="lokstra", role="app", totals=f(1, 1.0), stddev_ms=None,
+                          io_ms=None, plan_ms=None, query="ALTER ROLE app PASSWORD 'Hunter2-Secret'")
+    assert StatementFilter.parse("alter role").matches(statement)
+    assert not StatementFilter.parse("hunter2").matches(statement)
