@@ -65,9 +65,12 @@ STATEMENT_TABS = ("slow",)
 ON_MEMORY = "PostgreSQL only: the console runs on the memory backend (its store timings are on Slow queries)."
 
 
-def _columns(table: DataTable, columns: tuple[tuple[str, str, int], ...]) -> None:
+def _table(table_id: str, columns: tuple[tuple[str, str, int], ...]) -> DataTable[Any]:
+    """A row-cursor table with its keyed columns (every table of this screen)."""
+    table: DataTable[Any] = DataTable(id=table_id, cursor_type="row", zebra_stripes=True)
     for key, label, width in columns:
         table.add_column(label, width=width, key=key)
+    return table
 
 
 class QueryDetail(ModalScreen[None]):
@@ -220,12 +223,8 @@ class MonitorScreen(ConsoleScreen):
                 yield Static("Sampling …", id="slow-status", classes="status")
                 yield Input(placeholder="filter: words of the query, db:NAME, role:NAME (Enter applies, Esc clears)",
                             id="filter")
-                statements: DataTable[Any] = DataTable(id="statements", cursor_type="row", zebra_stripes=True)
-                _columns(statements, STATEMENT_COLUMNS)
-                yield statements
-                slow_timings: DataTable[Any] = DataTable(id="slow-timings", cursor_type="row", zebra_stripes=True)
-                _columns(slow_timings, TIMING_COLUMNS)
-                yield slow_timings
+                yield _table("statements", STATEMENT_COLUMNS)
+                yield _table("slow-timings", TIMING_COLUMNS)
                 yield Static("", id="slow-preview")
                 with Horizontal(id="sparks"):
                     yield Static("query", id="spark-query-label")
@@ -235,26 +234,18 @@ class MonitorScreen(ConsoleScreen):
             with TabPane("Client timings", id="client"):
                 yield Static("What the console waited for, per store operation (client side)",
                              id="client-status", classes="status")
-                timings: DataTable[Any] = DataTable(id="timings", cursor_type="row", zebra_stripes=True)
-                _columns(timings, TIMING_COLUMNS)
-                yield timings
+                yield _table("timings", TIMING_COLUMNS)
             with TabPane("Tables", id="tables"):
                 yield Static("Sampling …", id="tables-status", classes="status")
                 yield Static(ON_MEMORY, id="tables-memory", classes="memory-note")
                 with Vertical(id="tables-body"):
-                    tables: DataTable[Any] = DataTable(id="tables-table", cursor_type="row", zebra_stripes=True)
-                    _columns(tables, TABLE_COLUMNS)
-                    yield tables
-                    indexes: DataTable[Any] = DataTable(id="indexes", cursor_type="row", zebra_stripes=True)
-                    _columns(indexes, INDEX_COLUMNS)
-                    yield indexes
+                    yield _table("tables-table", TABLE_COLUMNS)
+                    yield _table("indexes", INDEX_COLUMNS)
                     yield Static("", id="tables-hints")
             with TabPane("Activity", id="activity"):
                 yield Static("Sampling …", id="activity-status", classes="status")
                 yield Static(ON_MEMORY, id="activity-memory", classes="memory-note")
-                activity: DataTable[Any] = DataTable(id="activity-table", cursor_type="row", zebra_stripes=True)
-                _columns(activity, ACTIVITY_COLUMNS)
-                yield activity
+                yield _table("activity-table", ACTIVITY_COLUMNS)
                 yield Static("", id="activity-detail")
             with TabPane("Capabilities", id="caps"):
                 with VerticalScroll(id="caps-scroll"):
