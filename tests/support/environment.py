@@ -33,3 +33,18 @@ async def assert_pool_healthy(engine: object) -> None:
     finally:
         for conn in held:
             await pool.release(conn)
+
+
+def in_ci() -> bool:
+    """CI=true: a test that cannot run for want of a tool is a failure, not a skip."""
+    import os
+
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def requires(what: str, reason: str, install: str) -> None:
+    """Skip loudly (the reason and how to install ``what``), or fail under CI=true."""
+    message = f"{what} tests cannot run: {reason}. {install}"
+    if in_ci():
+        pytest.fail(message + f" (CI=true: a skipped {what} test is a failure)", pytrace=False)
+    pytest.skip(message)
