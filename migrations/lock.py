@@ -1,4 +1,4 @@
-"""The migration lock: one session-level advisory lock per database, polled with a timeout.
+"""The migration lock: one advisory lock per database, polled with a timeout.
 
 ``pg_try_advisory_lock`` is polled rather than ``pg_advisory_lock`` awaited, so a stuck
 holder makes us give up with its name instead of hanging (a blocking lock can also deadlock
@@ -7,6 +7,15 @@ with ``CREATE INDEX CONCURRENTLY``, golang-migrate #960).
 The lock is taken on the runner's own connection, opened for this one operation and closed
 after it, and the migrations run on that same connection: the lock then lives exactly as
 long as the session doing the work, and a crash releases both together.
+
+Behind a connection pooler (``migrations.pooler``) a session lock would stay on whichever
+pooled server session took it, held for the next client of that session, while our next
+transaction runs elsewhere. There the lock is a transaction lock
+(``pg_try_advisory_xact_lock``) taken in a transaction that the whole operation runs in
+(each migration is then a savepoint of it) and that ``release`` commits: a pooler keeps a
+transaction on one server session, and the lock ends with it whatever happens. The same
+key is used either way, so a runner behind a pooler and one connected directly exclude
+each other too.
 
 The key is fixed: derived from the database name and lokstra's canonical tracking table
 (``lokstra_core.schema_migrations``), so every console, whatever tracking table it finds,
@@ -22,7 +31,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+from asyncpg.transaction import Transaction
 
+from migrations.pooler import detect
 from migrations.tracking import CORE_SCHEMA, LOKSTRA_TABLE
 
 
@@ -92,15 +103,37 @@ async def find_holder(conn: asyncpg.Connection, key: int) -> LockHolder | None:
 
 @dataclass
 class MigrationLock:
-    """A held lock; ``release`` is safe to call on a connection that has gone away."""
+    """A held lock; ``release`` is safe to call on a connection that has gone away.
+
+    ``transaction`` is the transaction holding a transaction lock (behind a pooler): the
+    work done under the lock is committed by ``release()``, rolled back by ``release(commit=False)``.
+    """
 
     conn: asyncpg.Connection
     key: int
     waited: float
+    transaction: Transaction | None = None
 
-    async def release(self) -> None:
-        if not self.conn.is_closed():
+    async def release(self, commit: bool = True) -> None:
+        if self.conn.is_closed():
+            return
+        if self.transaction is None:
             await self.conn.execute("SELECT pg_advisory_unlock($1)", self.key)
+        elif commit:
+            await self.transaction.commit()
+        else:
+            await _rollback(self.transaction)
+
+
+async def _rollback(transaction: Transaction) -> None:
+    try:
+        await transaction.rollback()
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        pass  # the connection is gone: the server has rolled back already
+
+
+_TRY = "SELECT pg_try_advisory_lock($1)"
+_TRY_IN_TRANSACTION = "SELECT pg_try_advisory_xact_lock($1)"
 
 
 async def acquire(
@@ -109,15 +142,29 @@ async def acquire(
     poll_interval: float = 0.2,
     on_wait: Callable[[LockHolder | None], None] | None = None,
 ) -> MigrationLock:
-    """Take the lock, polling until ``timeout`` seconds have passed; ``on_wait`` hears each new holder."""
+    """Take the lock, polling until ``timeout`` seconds have passed; ``on_wait`` hears each new holder.
+
+    Behind a pooler the lock is held by a transaction left open on ``conn`` (see the module's
+    doc); between polls that transaction is rolled back, so a waiting runner holds nothing."""
+    pooled = await detect(conn) is not None
     database = await conn.fetchval("SELECT current_database()")
     key = lock_key(database)
     started = time.monotonic()
     reported: int | None = None
     while True:
-        if await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
-            return MigrationLock(conn, key, time.monotonic() - started)
-        holder = await find_holder(conn, key)
+        transaction = conn.transaction() if pooled else None
+        if transaction is not None:
+            await transaction.start()
+        try:
+            if await conn.fetchval(_TRY_IN_TRANSACTION if pooled else _TRY, key):
+                return MigrationLock(conn, key, time.monotonic() - started, transaction)
+            holder = await find_holder(conn, key)
+        except BaseException:
+            if transaction is not None:
+                await _rollback(transaction)
+            raise
+        if transaction is not None:
+            await transaction.rollback()
         waited = time.monotonic() - started
         if waited >= timeout:
             raise LockTimeout(waited, holder)

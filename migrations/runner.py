@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from migrations import adopt, tracking
+from migrations import adopt, pooler, tracking
 from migrations.lock import LockTimeout, MigrationLock, acquire
 from migrations.results import AdoptionOutcome, AdoptionReport, Outcome, Progress, RunResult, StepResult
 from migrations.sqltext import line_of, split_statements
@@ -65,11 +65,11 @@ class MigrationRunner:
 
     @classmethod
     def from_dsn(cls, dsn: str, **options: Any) -> MigrationRunner:
-        return cls(lambda: asyncpg.connect(dsn), **options)
+        return cls(lambda: pooler.connect(dsn), **options)
 
     @classmethod
     def from_kwargs(cls, connect_kwargs: dict[str, Any], **options: Any) -> MigrationRunner:
-        return cls(lambda: asyncpg.connect(**connect_kwargs), **options)
+        return cls(lambda: pooler.connect(**connect_kwargs), **options)
 
     # ----- public operations -------------------------------------------------------------
 
@@ -134,8 +134,10 @@ class MigrationRunner:
             lock = await acquire(conn, self.lock_timeout, self.lock_poll_interval, on_wait=waiting)
             try:
                 yield conn, lock
-            finally:
-                await lock.release()
+            except BaseException:
+                await lock.release(commit=False)
+                raise
+            await lock.release()
 
     async def _run_locked(self, operation: str, dry_run: bool, on_progress: ProgressCallback | None,
                           work: Callable[[asyncpg.Connection], Awaitable[RunResult]]) -> RunResult:
@@ -293,8 +295,9 @@ class MigrationRunner:
             return step
         log.info("migration %s: %s%s in %s ms", migration.label, action, " (dry run, rolled back)" if dry_run else "",
                  duration)
-        if dry_run:
-            # SET LOCAL in one migration must not leak into the next, as it cannot in a real run.
+        if conn.is_in_transaction():
+            # Inside an outer transaction (a dry run, or the lock's behind a pooler) SET LOCAL in
+            # one migration must not leak into the next, as it cannot when each commits alone.
             await conn.execute("SET LOCAL search_path TO DEFAULT")
         return StepResult(migration.version, migration.description, action, True, duration,
                           statements=split_statements(sql.text) if dry_run else [])

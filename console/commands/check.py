@@ -3,8 +3,8 @@
 Items: server reachable, database exists, server version, schema current (the migration
 runner's status), privileges on the lokstra_auth tables, primary or standby,
 pg_stat_statements (available, created, preloaded), SSL in use on this connection, pool
-settings (sizes against the server's connection limit, the statement cache behind
-PgBouncer, timeouts), and the last backup, which the console cannot see (always "unknown").
+settings (sizes against the server's connection limit, a connection pooler in front of the
+server, timeouts), and the last backup, which the console cannot see (always "unknown").
 Each item is ok, warn, FAIL, unknown or skipped; only FAIL fails the check.
 
 Exit codes: 0 no item failed; 1 an item failed; 2 usage (bad options or settings); 3 the
@@ -30,13 +30,13 @@ from console.commands.common import (
     failure_of,
     postgres_target,
 )
+from migrations import pooler
 from stores.postgres import facts
 from stores.tables import ALL_TABLES
 
 OK, WARN, FAIL, UNKNOWN, SKIPPED = "ok", "warn", "fail", "unknown", "skipped"
 
 OLDEST_TESTED_SERVER = 13
-PGBOUNCER_PORT = 6432
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 EPILOG = """exit codes:
@@ -222,20 +222,20 @@ class Checklist:
     async def _pool(self, conn: asyncpg.Connection) -> None:
         settings = self.target.store_settings()
         limit = await facts.connection_limit(conn)
+        found = await pooler.detect(conn)
+        cache = "off (a pooler is in front)" if found and settings.statement_cache_size else settings.statement_cache_size
         detail = (f"min {settings.pool_min_size}, max {settings.pool_max_size} of the server's {limit}, "
-                  f"statement cache {settings.statement_cache_size}, timeouts connect {settings.connect_timeout:g} s / "
+                  f"statement cache {cache}, timeouts connect {settings.connect_timeout:g} s / "
                   f"command {settings.command_timeout:g} s")
         if settings.pool_min_size > settings.pool_max_size:
             self.add("pool settings", FAIL, detail, "DB_POOL_MIN_SIZE must not exceed DB_POOL_MAX_SIZE")
-        elif settings.pool_max_size > limit:
+        elif settings.pool_max_size > limit and found is None:
             self.add("pool settings", FAIL, detail + ": the pool alone can exhaust the server",
                      "Lower DB_POOL_MAX_SIZE (lokstra-auth and other clients need connections too)")
-        elif settings.statement_cache_size and self.target.port == PGBOUNCER_PORT:
-            self.add("pool settings", WARN, detail + f": port {PGBOUNCER_PORT} is usually PgBouncer",
-                     "Behind PgBouncer in transaction mode set DB_STATEMENT_CACHE_SIZE=0")
-        elif settings.pool_max_size > limit // 2:
+        elif settings.pool_max_size > limit // 2 and found is None:
             self.add("pool settings", WARN, detail + ": over half the server's connections",
                      "Leave room for lokstra-auth itself: lower DB_POOL_MAX_SIZE or raise max_connections")
+        elif found is not None:
+            self.add("pool settings", OK, detail + "; " + found.describe())
         else:
-            note = "; behind PgBouncer in transaction mode use DB_STATEMENT_CACHE_SIZE=0" if settings.statement_cache_size else ""
-            self.add("pool settings", OK, detail + note)
+            self.add("pool settings", OK, detail)

@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
+from migrations import pooler
 from stores.errors import BackendUnavailable, ReadOnly, StoreError
 from stores.postgres.diagnose import diagnose, scrub
 
@@ -102,7 +103,7 @@ def target_from_dsn(dsn: str) -> Target:
     display = f"{user}@{host}:{port}/{unquote(parts.path.lstrip('/'))}"
     secrets = [unquote(parts.password)] if parts.password else []
     # No command timeout: building an index on a big table may take a while.
-    return Target(lambda: asyncpg.connect(dsn, timeout=10, command_timeout=None), display, secrets,
+    return Target(lambda: pooler.connect(dsn, timeout=10, command_timeout=None), display, secrets,
                   host=host, port=port, make_settings=lambda: _dsn_settings(dsn))
 
 
@@ -122,7 +123,7 @@ def target_from_settings() -> Target:
     settings = Settings()
     connection = settings.connection()
     kwargs = {**connection.connect_kwargs(), "command_timeout": None}
-    return Target(lambda: asyncpg.connect(**kwargs), connection.display(), connection.secrets(), connection.read_only,
+    return Target(lambda: pooler.connect(**kwargs), connection.display(), connection.secrets(), connection.read_only,
                   host=connection.host, port=connection.port, make_settings=lambda: settings)
 
 

@@ -23,6 +23,7 @@ from console.commands.common import (
     command_parser,
     postgres_target,
 )
+from migrations import pooler
 from stores import Settings, Stores, open_stores
 from stores.errors import BackendUnavailable
 from stores.postgres import facts
@@ -93,6 +94,7 @@ async def _postgres_status(target: Target, out: Output) -> int:
     conn = await target.connect()
     try:
         server = await facts.server_summary(conn)
+        found = await pooler.detect(conn)
     finally:
         await conn.close()
     schema = await MigrationRunner(target.connect).status()
@@ -110,7 +112,10 @@ async def _postgres_status(target: Target, out: Output) -> int:
     out.line(f"backend:  postgres {target.display}")
     out.line(f"server:   PostgreSQL {server['version']}{' (a read-only standby)' if server['standby'] else ''}, "
              f"ssl {'on' if server['ssl'] else 'off'}, database size {server['size'] / 2**20:,.1f} MiB")
+    if found is not None:
+        out.line(f"pooler:   {found.describe()}")
     out.line(f"schema:   {schema.headline}")
     show_counts(out, counts)
     code = EXIT_OK if schema.is_current else EXIT_FAILED
-    return out.document(code, {"backend": "postgres", "server": server, "schema": schema.to_json(), "rows": counts})
+    return out.document(code, {"backend": "postgres", "server": server, "pooler": found is not None,
+                               "schema": schema.to_json(), "rows": counts})

@@ -20,6 +20,8 @@ class HeaderState:
     rtt_ms: float | None = None
     read_only: bool = False
     screen: str = ""
+    pooled: bool = False
+    """A connection pooler is in front of the server (the console turned its statement cache off)."""
 
     def render(self) -> Text:
         text = Text()
@@ -28,6 +30,8 @@ class HeaderState:
             text.append(f" {self.target}")
         if self.profile:
             text.append(f" ({self.profile})", style="dim")
+        if self.pooled:
+            text.append(" via pooler", style="dim")
         text.append("  ")
         text.append(f"● {self.health}", style=HEALTH_STYLE.get(self.health, ""))
         if self.rtt_ms is not None and self.health != "down":

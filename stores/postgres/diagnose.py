@@ -50,6 +50,14 @@ def _classify(exc: BaseException) -> tuple[str, str, str] | None:
     if isinstance(exc, asyncpg.InvalidPasswordError) or "password authentication failed" in lowered:
         return ("auth_failed", "Password authentication failed",
                 "The user or password is wrong: check DB_USER / DB_PASSWORD (or the profile) and that the role exists with that password")
+    if isinstance(exc, (asyncpg.InvalidSQLStatementNameError, asyncpg.DuplicatePreparedStatementError)) \
+            and "__asyncpg_" in lowered:
+        # asyncpg's own statement names: prepared on one server session, used on another.
+        return ("pooler_prepared_statements",
+                "A connection pooler in transaction or statement mode (PgBouncer or similar) is in front of the "
+                "server, and the console's prepared statements do not survive it",
+                "Set DB_STATEMENT_CACHE_SIZE=0 (statement_cache_size = 0 in a saved profile), or connect to "
+                "PostgreSQL directly")
     if isinstance(exc, asyncpg.InvalidCatalogNameError):
         return ("no_database", "The database does not exist",
                 "Create it (CREATE DATABASE …) or set DB_NAME to an existing database")

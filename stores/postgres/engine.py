@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -12,6 +13,8 @@ from typing import Any
 
 import asyncpg
 
+from migrations import pooler
+from migrations.pooler import Pooler
 from stores.errors import AlreadyExists, BackendUnavailable, ReadOnly, ReferenceMissing, StoreError, ValidationFailed
 from stores.models import Record, User, UserApp
 from stores.postgres.diagnose import MIGRATE_HINT, diagnose, scrub
@@ -19,6 +22,8 @@ from stores.postgres.sql import Params, column_list, key_clause, page_sql, q, se
 from stores.query import Condition, Eq, PageRequest, RowCount
 from stores.settings import ConnectionTarget, Settings
 from stores.tables import PARENT_LABEL, USER_APPS, USERS, ForeignKey, TableSpec, Unique
+
+log = logging.getLogger("lokstra.stores")
 
 _bound: ContextVar[tuple[object, asyncpg.Connection, asyncio.Task | None] | None] = ContextVar(
     "postgres_atomic", default=None)
@@ -68,27 +73,36 @@ def row_model(spec: TableSpec, record: asyncpg.Record) -> Record:
 class PostgresEngine:
     backend = "postgres"
 
-    def __init__(self, pool: asyncpg.Pool, target: ConnectionTarget, settings: Settings | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool, target: ConnectionTarget, settings: Settings | None = None,
+                 pooler: Pooler | None = None) -> None:
         self.pool = pool
         self.target = target
         self.settings = settings
         """The settings this engine was opened with (the console shows and reuses them)."""
+        self.pooler = pooler
+        """The connection pooler found in front of the server at open (then the pool's
+        connections have no statement cache, whatever ``statement_cache_size`` says)."""
 
     @classmethod
     async def open(cls, settings: Settings) -> PostgresEngine:
         target = settings.connection()
+        connect_kwargs = target.connect_kwargs()
         try:
+            found = await pooler.probe(connect_kwargs)
+            if found is not None:
+                connect_kwargs["statement_cache_size"] = 0
+                log.info("%s: %s", target.display(), found.describe())
             pool = await asyncpg.create_pool(
                 min_size=settings.pool_min_size,
                 max_size=settings.pool_max_size,
                 max_inactive_connection_lifetime=settings.pool_max_inactive_lifetime,
                 init=init_connection,
                 reset=reset_connection,
-                **target.connect_kwargs(),
+                **connect_kwargs,
             )
         except Exception as exc:
             raise cls._unavailable(exc, target) from None
-        engine = cls(pool, target, settings)
+        engine = cls(pool, target, settings, found)
         try:
             await engine.check_schema()
         except BaseException:

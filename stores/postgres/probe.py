@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from migrations import MigrationRunner, Overall
+from migrations import MigrationRunner, Overall, pooler
 from migrations.jsonable import to_jsonable
 from stores.postgres.diagnose import MIGRATE_HINT, diagnose, scrub
 from stores.settings import ConnectionTarget
@@ -119,7 +119,7 @@ async def probe(target: ConnectionTarget, *, slow_rtt_ms: float = SLOW_RTT_MS) -
     secrets = target.secrets()
     started = time.perf_counter()
     try:
-        conn = await asyncpg.connect(**target.connect_kwargs())
+        conn = await pooler.connect(**target.connect_kwargs())
     except Exception as exc:  # every failure becomes a diagnosis, never a traceback
         result.problem = _failure(exc, target, "cannot connect")
         return result
