@@ -46,15 +46,19 @@ class Pooler:
 async def detect(conn: asyncpg.Connection) -> Pooler | None:
     """The pooler between ``conn`` and its server, or None on a direct connection.
 
-    The query runs in a transaction so that its prepare and execute reach one server session
-    even through a transaction pooler. On a connection with a statement cache that leaves a
-    prepared statement on that session: behind a pooler, use the connection for nothing else
-    (``connect`` reopens it without the cache).
+    The server's pid is read with ``COPY (…) TO STDOUT``, which asyncpg sends as one simple
+    query: no prepared statement is left on a pooled server session for another client to
+    collide with (a named one would be, on a connection with a statement cache).
     """
-    async with conn.transaction():
-        server_pid = await conn.fetchval("SELECT pg_backend_pid()")
+    chunks: list[bytes] = []
+
+    async def collect(chunk: bytes) -> None:
+        chunks.append(chunk)
+
+    await conn.copy_from_query("SELECT pg_backend_pid()", output=collect)
+    server_pid = int(b"".join(chunks))
     announced = conn.get_server_pid()
-    return None if announced == server_pid else Pooler(announced, int(server_pid))
+    return None if announced == server_pid else Pooler(announced, server_pid)
 
 
 async def probe(connect_kwargs: dict[str, Any]) -> Pooler | None:

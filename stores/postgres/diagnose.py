@@ -58,6 +58,16 @@ def _classify(exc: BaseException) -> tuple[str, str, str] | None:
                 "server, and the console's prepared statements do not survive it",
                 "Set DB_STATEMENT_CACHE_SIZE=0 (statement_cache_size = 0 in a saved profile), or connect to "
                 "PostgreSQL directly")
+    if "unsupported startup parameter" in lowered:  # PgBouncer's answer to a session setting it does not pass on
+        parameter = message.rsplit(":", 1)[-1].strip()
+        if parameter == "default_transaction_read_only":
+            return ("pooler_read_only", "The connection pooler in front of the server (PgBouncer) refuses the "
+                    "setting --read-only sends (default_transaction_read_only)",
+                    "Connect to PostgreSQL directly for --read-only, or log in as a role that may only SELECT; "
+                    "adding it to PgBouncer's ignore_startup_parameters would drop read-only mode silently")
+        return ("pooler_startup_parameter", f"The connection pooler in front of the server (PgBouncer) refuses the "
+                f"session setting {parameter}", "Add it to PgBouncer's ignore_startup_parameters, or connect to "
+                "PostgreSQL directly")
     if isinstance(exc, asyncpg.InvalidCatalogNameError):
         return ("no_database", "The database does not exist",
                 "Create it (CREATE DATABASE …) or set DB_NAME to an existing database")

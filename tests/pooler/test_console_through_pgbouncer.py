@@ -118,3 +118,13 @@ async def test_the_console_opens_browses_and_writes_audited_through_transaction_
         assert [(e.before["status"], e.after["status"]) for e in changes] == [("active", "suspended")]
     finally:
         await check.close()
+
+
+def test_read_only_through_pgbouncer_is_refused_with_what_to_do_instead(
+        pooled: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """--read-only is a session setting sent at start-up, which a stock PgBouncer refuses
+    ("unsupported startup parameter"); ignoring it there would make the console writable."""
+    code, document = cli_json(capsys, "--read-only", "status", "--dsn", pooled)
+    assert code == 3, document
+    assert document["error"]["cause"] == "pooler_read_only"
+    assert "directly" in document["error"]["fix"] and "SELECT" in document["error"]["fix"]

@@ -57,6 +57,25 @@ def test_the_pooler_is_detected_through_pgbouncer_and_not_on_a_direct_connection
     assert asyncio.run(found(pgbouncer_session_mode.via(fresh_db))) is not None
 
 
+def test_detecting_leaves_no_prepared_statement_on_a_pooled_server_session(fresh_db: str, pgbouncer: PgBouncer) -> None:
+    """A new database has one server session in PgBouncer's pool, serving each client in turn.
+    A named statement left there by the detection would collide with the next process's own
+    (asyncpg numbers them from 1 in every process): "prepared statement __asyncpg_stmt_1__
+    already exists" on the next ``status``."""
+    async def left_on_the_server_session() -> list[str]:
+        conn = await pooler.connect(pgbouncer.via(fresh_db))  # statement cache on, as by default
+        await conn.close()
+        reader = await asyncpg.connect(pgbouncer.via(fresh_db), statement_cache_size=0)
+        try:
+            assert await reader.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = $1",
+                                         db_name(fresh_db)) == 1, "one server session, the one the first client used"
+            return [row["name"] for row in await reader.fetch("SELECT name FROM pg_prepared_statements")]
+        finally:
+            await reader.close()
+
+    assert asyncio.run(left_on_the_server_session()) == []
+
+
 def test_migrate_up_and_status_through_transaction_mode_with_the_default_settings(
         fresh_db: str, pooled: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, document = cli_json(capsys, "migrate", "up", "--dsn", pooled)
