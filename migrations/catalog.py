@@ -74,6 +74,8 @@ WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
 """
 
 # Constraints, indexes and triggers of the schema's tables; ``kind`` names the Table field.
+# PostgreSQL 18 records NOT NULL as constraints too (contype 'n', named TABLE_COLUMN_not_null):
+# left out, since the columns' nullability is compared already and older servers have none.
 _DEFINITIONS = """
 WITH tables AS (
     SELECT c.oid, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -81,6 +83,7 @@ WITH tables AS (
 )
 SELECT 'constraints' AS kind, t.relname AS table_name, k.conname AS name, pg_get_constraintdef(k.oid) AS definition
 FROM pg_constraint k JOIN tables t ON t.oid = k.conrelid
+WHERE k.contype <> 'n'
 UNION ALL
 SELECT 'indexes', t.relname, i.relname, pg_get_indexdef(x.indexrelid)
 FROM pg_index x JOIN tables t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
