@@ -81,7 +81,7 @@ class PostgresMonitor:
         """``run`` in a transaction with the short statement and lock timeouts."""
         await conn.execute(f"{MARKER} BEGIN")
         try:
-            await conn.execute(f"{MARKER} SELECT set_config('statement_timeout', '{self.statement_timeout_ms}', true), "
+            await conn.execute(f"SELECT {MARKER} set_config('statement_timeout', '{self.statement_timeout_ms}', true), "
                                f"set_config('lock_timeout', '{self.lock_timeout_ms}', true)")
             result = await run(conn)
         except BaseException:
@@ -122,7 +122,7 @@ class PostgresMonitor:
             if caps.created:
                 try:  # outside the first transaction: a failure must not undo what was read
                     await self._guarded(conn, lambda c: c.fetchval(
-                        f"{MARKER} SELECT 1 FROM {caps.schema}.{EXTENSION} LIMIT 1"))
+                        f"SELECT {MARKER} 1 FROM {caps.schema}.{EXTENSION} LIMIT 1"))
                     caps.readable = True
                 except asyncpg.PostgresError as exc:
                     caps.read_error, caps.read_error_code = self._text(exc), exc.sqlstate
@@ -230,7 +230,7 @@ class PostgresMonitor:
             text = texts.get(key)
             statements[key] = Statement(
                 key, database, role, figures, stddev_ms, io_ms if io_timing else None, plan_ms if planning else None,
-                text, own=text is not None and text.startswith(MARKER))
+                text, own=text is not None and MARKER in text)
         self._texts = {key: text for key, text in self._texts.items() if key in statements}
         deltas = self.deltas.update({key: s.totals for key, s in statements.items()},
                                     info.stats_reset if info is not None else None, since)

@@ -14,7 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MARKER = "/* lokstra-console:monitor */"
-"""Leads every monitoring statement; its pg_stat_statements entries are hidden by default."""
+"""Follows the first keyword of every monitoring statement (``SELECT /* … */ …``); its
+pg_stat_statements entries are hidden by default. Not in front: PostgreSQL 18's
+pg_stat_statements keeps the text from the statement's first token, without the comments
+before it (seen on 18.6), so a leading marker vanished and the monitor showed its own queries."""
 
 LOKSTRA_TABLES: tuple[str, ...] = ("tenants", "apps", "branches", "users", "user_apps", "app_keys")
 SCHEMA = "lokstra_auth"
@@ -68,8 +71,8 @@ def statements_sql(columns: StatementColumns, schema: str) -> str:
     plan = f"s.{columns.plan_total}" if columns.plan_total else "NULL::float8"
     toplevel = f"s.{columns.toplevel}" if columns.toplevel != "true" else "true"
     since = f"s.{columns.stats_since}" if columns.stats_since else "NULL::timestamptz"
-    return f"""{MARKER}
-SELECT s.dbid, s.userid, s.queryid, {toplevel} AS toplevel,
+    return f"""SELECT {MARKER}
+       s.dbid, s.userid, s.queryid, {toplevel} AS toplevel,
        d.datname::text AS database, r.rolname::text AS role,
        s.calls, s.{columns.total} AS total_ms, s.{columns.mean} AS mean_ms, s.{columns.stddev} AS stddev_ms,
        s.rows, s.shared_blks_hit AS blks_hit, s.shared_blks_read AS blks_read,
@@ -82,21 +85,21 @@ LEFT JOIN pg_roles r ON r.oid = s.userid"""
 def texts_sql(columns: StatementColumns, schema: str) -> str:
     """The texts of the given query ids (read only for entries not seen before)."""
     toplevel = f"s.{columns.toplevel}" if columns.toplevel != "true" else "true"
-    return f"""{MARKER}
-SELECT s.dbid, s.userid, s.queryid, {toplevel} AS toplevel, s.query
+    return f"""SELECT {MARKER}
+       s.dbid, s.userid, s.queryid, {toplevel} AS toplevel, s.query
 FROM {schema}.pg_stat_statements(true) s WHERE s.queryid = ANY($1::bigint[])"""
 
 
 def info_sql(schema: str) -> str:
-    return f"{MARKER} SELECT dealloc, stats_reset FROM {schema}.pg_stat_statements_info"
+    return f"SELECT {MARKER} dealloc, stats_reset FROM {schema}.pg_stat_statements_info"
 
 
 def reset_sql(schema: str) -> str:
-    return f"{MARKER} SELECT {schema}.pg_stat_statements_reset()"
+    return f"SELECT {MARKER} {schema}.pg_stat_statements_reset()"
 
 
-SESSION_SQL = f"""{MARKER}
-SELECT current_setting('server_version') AS server_version,
+SESSION_SQL = f"""SELECT {MARKER}
+       current_setting('server_version') AS server_version,
        current_setting('server_version_num')::int AS server_version_num,
        current_user::text AS role, current_database()::text AS database,
        coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) AS superuser,
@@ -112,26 +115,26 @@ SELECT current_setting('server_version') AS server_version,
 """'USAGE', not 'MEMBER': the server checks stats visibility and signalling with the privileges
 the role inherits, so a NOINHERIT member of pg_read_all_stats still sees only its own queries."""
 
-SETTINGS_SQL = f"""{MARKER}
-SELECT name, setting FROM pg_settings
+SETTINGS_SQL = f"""SELECT {MARKER}
+       name, setting FROM pg_settings
 WHERE name IN ('shared_preload_libraries', 'track_io_timing', 'compute_query_id',
                'pg_stat_statements.track_planning', 'pg_stat_statements.max', 'track_activity_query_size')"""
 """pg_settings hides superuser-only settings (shared_preload_libraries) from other roles: no error."""
 
-VIEW_COLUMNS_SQL = f"""{MARKER}
-SELECT array_agg(attname::text) FROM pg_attribute
+VIEW_COLUMNS_SQL = f"""SELECT {MARKER}
+       array_agg(attname::text) FROM pg_attribute
 WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped"""
 
-RESET_ALLOWED_SQL = f"""{MARKER}
-SELECT coalesce(bool_or(has_function_privilege(p.oid, 'EXECUTE')), false)
+RESET_ALLOWED_SQL = f"""SELECT {MARKER}
+       coalesce(bool_or(has_function_privilege(p.oid, 'EXECUTE')), false)
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE p.proname = 'pg_stat_statements_reset' AND quote_ident(n.nspname) = $1"""
 
-DATABASE_SQL = f"""{MARKER}
-SELECT blks_hit, blks_read, stats_reset FROM pg_stat_database WHERE datname = current_database()"""
+DATABASE_SQL = f"""SELECT {MARKER}
+       blks_hit, blks_read, stats_reset FROM pg_stat_database WHERE datname = current_database()"""
 
-TABLES_SQL = f"""{MARKER}
-SELECT c.relname::text AS name,
+TABLES_SQL = f"""SELECT {MARKER}
+       c.relname::text AS name,
        pg_total_relation_size(c.oid) AS total_bytes, pg_relation_size(c.oid) AS heap_bytes,
        pg_indexes_size(c.oid) AS index_bytes,
        CASE WHEN c.reltoastrelid <> 0 THEN pg_total_relation_size(c.reltoastrelid) ELSE 0 END AS toast_bytes,
@@ -146,15 +149,15 @@ LEFT JOIN pg_statio_user_tables io ON io.relid = c.oid
 WHERE n.nspname = '{SCHEMA}' AND c.relkind IN ('r', 'p') AND c.relname = ANY($1::text[])
 ORDER BY pg_total_relation_size(c.oid) DESC"""
 
-INDEXES_SQL = f"""{MARKER}
-SELECT s.relname::text AS table_name, s.indexrelname::text AS name, pg_relation_size(s.indexrelid) AS bytes,
+INDEXES_SQL = f"""SELECT {MARKER}
+       s.relname::text AS table_name, s.indexrelname::text AS name, pg_relation_size(s.indexrelid) AS bytes,
        s.idx_scan, s.idx_tup_read, i.indisunique AS is_unique, i.indisprimary AS is_primary
 FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid
 WHERE s.schemaname = '{SCHEMA}' AND s.relname = ANY($1::text[])
 ORDER BY s.relname, s.indexrelname"""
 
-ACTIVITY_SQL = f"""{MARKER}
-SELECT a.pid, a.usename::text AS role, a.datname::text AS database, a.application_name, a.client_addr::text AS client,
+ACTIVITY_SQL = f"""SELECT {MARKER}
+       a.pid, a.usename::text AS role, a.datname::text AS database, a.application_name, a.client_addr::text AS client,
        a.state, a.wait_event_type, a.wait_event,
        extract(epoch FROM now() - a.xact_start)::float8 AS xact_seconds,
        extract(epoch FROM now() - a.query_start)::float8 AS query_seconds,
@@ -166,5 +169,5 @@ WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()
 ORDER BY a.query_start NULLS LAST"""
 """``pg_blocking_pids`` only for sessions waiting on a lock: it takes the lock manager's locks."""
 
-CANCEL_SQL = f"{MARKER} SELECT pg_cancel_backend($1)"
-TERMINATE_SQL = f"{MARKER} SELECT pg_terminate_backend($1)"
+CANCEL_SQL = f"SELECT {MARKER} pg_cancel_backend($1)"
+TERMINATE_SQL = f"SELECT {MARKER} pg_terminate_backend($1)"
