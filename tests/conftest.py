@@ -31,6 +31,13 @@ def _log_file_in_a_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         os.environ["LOKSTRA_CONSOLE_LOG"] = previous
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """Which server the PostgreSQL tests run on (``LOKSTRA_TEST_PG_BIN`` picks another major version)."""
+    from tests.support.pgcluster import describe_server
+
+    return f"PostgreSQL: {external_dsn() and 'LOKSTRA_TEST_DSN' or describe_server()}"
+
+
 def _no_postgres(reason: str) -> None:
     message = f"PostgreSQL tests cannot run: {reason}. Set LOKSTRA_TEST_DSN or install the PostgreSQL server binaries."
     if IN_CI:

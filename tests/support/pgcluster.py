@@ -22,14 +22,24 @@ class ClusterUnavailable(RuntimeError):
     """No PostgreSQL server binaries (or no way to run them) on this machine."""
 
 
+PG_BIN_VARIABLE = "LOKSTRA_TEST_PG_BIN"
+
+
 def find_bindir() -> Path:
-    """The newest /usr/lib/postgresql/*/bin that has initdb and pg_ctl (or PG_BINDIR)."""
-    override = os.environ.get("PG_BINDIR")
-    candidates = [override] if override else sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True
-    )
+    """The server binaries the session's clusters use.
+
+    ``$LOKSTRA_TEST_PG_BIN`` (or the older ``PG_BINDIR``) names a directory with initdb and
+    pg_ctl, e.g. another major version's; without it, the newest ``/usr/lib/postgresql/*/bin``.
+    A named directory that does not work is an error, never a silent fall-back to the default.
+    """
+    override = os.environ.get(PG_BIN_VARIABLE) or os.environ.get("PG_BINDIR")
+    if override:
+        if not ((Path(override) / "initdb").exists() and (Path(override) / "pg_ctl").exists()):
+            raise ClusterUnavailable(f"{PG_BIN_VARIABLE}={override} has no initdb and pg_ctl")
+        return Path(override)
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name), reverse=True)
     for candidate in candidates:
-        if candidate and (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
+        if (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
             return Path(candidate)
     raise ClusterUnavailable("no PostgreSQL server binaries (initdb, pg_ctl) in /usr/lib/postgresql/*/bin")
 
@@ -92,8 +102,31 @@ class Cluster:
         shutil.rmtree(self.datadir.parent, ignore_errors=True)
 
 
+def has_library(bindir: Path, name: str) -> bool:
+    """Whether the server in ``bindir`` ships the loadable module ``name`` (pg_config --pkglibdir)."""
+    result = subprocess.run([str(bindir / "pg_config"), "--pkglibdir"], capture_output=True, text=True, check=False)
+    return result.returncode == 0 and (Path(result.stdout.strip()) / f"{name}.so").exists()
+
+
+def describe_server() -> str:
+    """``PostgreSQL 18.6 in DIR (pg_stat_statements: yes)``, or why there is none."""
+    try:
+        bindir = find_bindir()
+        output = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True,
+                                check=True).stdout
+        version = output.split("(PostgreSQL)")[-1].split()[0]
+    except (ClusterUnavailable, OSError, subprocess.CalledProcessError) as exc:
+        return f"none ({exc})"
+    statements = "yes" if has_library(bindir, "pg_stat_statements") else "no"
+    return f"{version} in {bindir} (pg_stat_statements: {statements})"
+
+
 def create_cluster(preload: str = "pg_stat_statements") -> Cluster:
+    """A started cluster; ``preload`` is left out where the server does not ship it (the
+    pg_stat_statements tests then skip, naming the server)."""
     bindir = find_bindir()
+    if preload and not has_library(bindir, preload):
+        preload = ""
     run_as = None
     if os.geteuid() == 0:
         try:
