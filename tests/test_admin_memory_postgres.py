@@ -12,6 +12,7 @@ from stores.admin import Actor, Admin
 from stores.errors import NotFound, ValidationFailed
 from tests.conftest import pg_settings, truncate_all
 from tests.support import factories as f
+from tests.support.waits import until_blocked
 
 ACTOR = Actor(os_user="ops")
 
@@ -53,7 +54,7 @@ async def test_a_row_deleted_by_another_session_meanwhile_is_not_recorded_as_our
         await transaction.start()
         await other.execute("DELETE FROM lokstra_auth.tenants WHERE id = 'acme'")  # holds the row lock
         ours = asyncio.create_task(admin.delete(tenant, typed_id="acme"))
-        await asyncio.sleep(0.3)
+        await until_blocked(dsn)
         assert not ours.done(), "our delete waits for the other session's lock"
         await transaction.commit()
         with pytest.raises(NotFound):
@@ -74,7 +75,7 @@ async def test_the_audit_before_is_what_the_change_replaced_under_a_concurrent_c
         await transaction.start()
         await other.execute("UPDATE lokstra_auth.tenants SET status = 'suspended' WHERE id = 'acme'")
         ours = asyncio.create_task(admin.set_status(tenant, "deleted"))
-        await asyncio.sleep(0.3)
+        await until_blocked(dsn)  # ours has read the row and waits for the other's lock
         await transaction.commit()
         await ours
     finally:

@@ -25,6 +25,7 @@ from stores.tables import TableSpec
 from stores.transfer.copy import CopyFailed, Row, copy_tables, table_digests
 from tests.conftest import pg_settings, truncate_all
 from tests.support.faultproxy import FaultProxy
+from tests.support.waits import cut_noticed
 from tests.support.environment import assert_pool_healthy
 
 PASSWORD = "s3cret-Pa55word"
@@ -79,7 +80,7 @@ def demo(users: int) -> MemoryEngine:
 async def sessions_in_transaction(dsn: str) -> int:
     conn = await asyncpg.connect(dsn)
     try:
-        for _ in range(50):  # a backend notices its client is gone when it next reads: give it a moment
+        for _ in range(300):  # a backend notices its client is gone when it next reads: up to 30 s
             count = await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                                         "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()")
             if count == 0:
@@ -212,7 +213,8 @@ async def test_a_refused_connection_is_reported_without_a_traceback(seeded: str)
         stores = await open_stores(pg_settings(dsn, pool_max_size=2, connect_timeout=3))
         try:
             proxy.refuse()
-            await asyncio.sleep(0.05)
+            await proxy.settled()
+            await cut_noticed(stores.engine)
             with pytest.raises(CopyFailed) as failed:
                 await copy_tables(demo(30), stores.engine, replace=True)
             message = str(failed.value)
@@ -452,7 +454,7 @@ async def test_the_fault_proxy_modes() -> None:
         assert time.monotonic() - started >= 0.15  # 3 pieces up, 50 ms each (the way back overlaps)
 
         proxy.refuse()
-        await asyncio.sleep(0.05)
+        await proxy.settled()
         with pytest.raises(OSError):
             await exchange(proxy.port, b"anyone?")
         await proxy.healed()

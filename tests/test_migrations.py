@@ -10,6 +10,7 @@ import pytest
 
 from migrations import AdoptionOutcome, MigrationRunner, Outcome, Overall, Progress, State
 from migrations.lock import lock_key
+from tests.support.waits import eventually
 from tests.support.migrations_helpers import (
     SQL_DIR,
     build_like_db_schema_sql,
@@ -164,31 +165,50 @@ async def test_a_held_lock_makes_the_runner_wait_then_name_the_holder(fresh_db: 
         assert not await schema_exists(fresh_db, "lokstra_core")
 
         # Released while the runner waits: it goes ahead.
-        async def release_soon() -> None:
-            await asyncio.sleep(0.3)
+        waiting = asyncio.Event()
+
+        async def release_once_it_waits() -> None:
+            await waiting.wait()
+            await asyncio.sleep(0.3)  # held this long after the runner started waiting
             await holder.execute("SELECT pg_advisory_unlock_all()")
 
-        release = asyncio.create_task(release_soon())
-        result = await runner(fresh_db, lock_timeout=5, lock_poll_interval=0.05).up()
+        def heard(event: Progress) -> None:
+            if event.kind == "waiting_for_lock":
+                waiting.set()
+
+        release = asyncio.create_task(release_once_it_waits())
+        result = await runner(fresh_db, lock_timeout=60, lock_poll_interval=0.05).up(on_progress=heard)
         await release
-        assert result.outcome is Outcome.DONE and result.lock_waited >= 0.25
+        assert result.outcome is Outcome.DONE and result.lock_waited >= 0.3
     finally:
         await holder.close()
 
 
+GATE = 7_301_443
+"""An advisory lock the test holds to keep the first runner inside its migration (so holding the
+migration lock) for as long as the test needs, however slow the machine."""
+
+
 async def test_two_runners_one_applies_the_other_reports_it(fresh_db: str, tmp_path: Path) -> None:
     source = copy_migrations(tmp_path / "sql", versions=(1,))
-    write_migration(source, 2, "slow", "SELECT pg_sleep(1.0);", "SELECT 1;")
-    first = asyncio.create_task(runner(fresh_db, source).up())
-    for _ in range(100):  # until the first runner holds the lock
-        pids = await fetch(fresh_db, """SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory'
-                                         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())""")
-        if pids:
-            break
-        await asyncio.sleep(0.02)
-    second = await runner(fresh_db, source, lock_timeout=0.3, lock_poll_interval=0.05).up()
+    write_migration(source, 2, "gated", f"SELECT pg_advisory_xact_lock({GATE});", "SELECT 1;")
+    gate = await asyncpg.connect(fresh_db)
+    try:
+        await gate.execute(f"SELECT pg_advisory_lock({GATE})")
+        first = asyncio.create_task(runner(fresh_db, source).up())
+        waiting_at_gate = """SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1
+                             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"""
+
+        async def first_at_gate() -> bool:
+            return bool(await fetch(fresh_db, waiting_at_gate, GATE))
+
+        await eventually(first_at_gate, "the first runner inside its migration, holding the lock")
+        holder_pid = (await fetch(fresh_db, waiting_at_gate, GATE))[0]["pid"]
+        second = await runner(fresh_db, source, lock_timeout=0.3, lock_poll_interval=0.05).up()
+    finally:
+        await gate.close()
     assert second.outcome is Outcome.LOCKED
-    assert second.lock_holder.pid == pids[0]["pid"]
+    assert second.lock_holder.pid == holder_pid
     assert second.lock_holder.application_name == "lokstra-console migrate"
     assert (await first).outcome is Outcome.DONE
     assert (await runner(fresh_db, source).up()).outcome is Outcome.NOTHING_TO_DO

@@ -12,6 +12,7 @@ from console.screens.monitor_rows import StatementFilter, statement_rows
 from stores.monitor import PostgresMonitor, Sample, Statement, mask_literals
 from stores.settings import APPLICATION_NAME
 from tests.monitor.conftest import db_name, grant_schema, open_engine, with_user
+from tests.support.waits import eventually
 from tests.support.server import PgServer
 
 SLOW = "SELECT pg_sleep($1::float8) AS monitor_slow"
@@ -264,7 +265,7 @@ async def test_a_privilege_failure_is_probed_once_not_retried_every_sample(
         assert caps is not None and caps.read_error_code == "42501" and "statements" in monitor.denied
         assert f"TO {plain_role};" in fixes(monitor)
         if log is not None:
-            await asyncio.sleep(0.2)  # the server writes its log asynchronously to us
+            await eventually(lambda: denials() > before, "the refused read in the server log")
             assert denials() - before == 1, "only the probe's LIMIT 1 read was refused, once"
     finally:
         await engine.close()

@@ -97,7 +97,7 @@ async def direct_fetch(dsn: str, sql: str, *args: object) -> list[asyncpg.Record
         await conn.close()
 
 
-async def sessions_in_transaction(dsn: str, timeout: float = 5.0) -> int:
+async def sessions_in_transaction(dsn: str, timeout: float = 30.0) -> int:
     """Sessions of ``dsn``'s database still inside a transaction, after giving the server
     ``timeout`` seconds to notice that their clients are gone."""
     conn = await asyncpg.connect(dsn)

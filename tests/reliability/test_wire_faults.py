@@ -39,6 +39,7 @@ from tests.reliability.conftest import (
 )
 from tests.support.factories import app, branch, key, tenant, user
 from tests.support.faultproxy import FaultProxy
+from tests.support.waits import cut_noticed
 from tests.support.migrations_helpers import catalog_of, copy_migrations
 
 pytestmark = pytest.mark.postgres
@@ -257,7 +258,8 @@ async def test_a_write_to_a_refusing_server_says_so_and_the_first_write_after_wo
         try:
             await stores.tenants.create(tenant("acme"))
             proxy.refuse()  # also cuts the pooled connections
-            await asyncio.sleep(0.05)
+            await proxy.settled()
+            await cut_noticed(stores.engine)
             with pytest.raises(BackendUnavailable) as refused:
                 await _create_user(stores, 1)
             assert refused.value.cause == "refused" and "Connection refused" in str(refused.value)
@@ -329,7 +331,9 @@ async def test_a_page_read_cut_part_way_fails_plainly_and_the_same_page_comes_ba
                 SCENARIOS.append(f"page read / drop after {cut} of {size} bytes")
             for mode in ("stall", "refuse"):
                 getattr(proxy, mode)()
-                await asyncio.sleep(0.05)
+                await proxy.settled()
+                if mode == "refuse":
+                    await cut_noticed(stores.engine)
                 with pytest.raises(BackendUnavailable) as failed:
                     await stores.users.page("acme", after=first.next_cursor, limit=40)
                 assert failed.value.cause == ("timeout" if mode == "stall" else "refused")
@@ -373,7 +377,7 @@ async def _applied(dsn: str) -> tuple[int, ...]:
 
 
 async def _lock_holders(dsn: str) -> int:
-    for _ in range(50):  # the server drops the session (and its lock) when it notices the client left
+    for _ in range(300):  # the server drops the session (and its lock) when it notices the client left
         rows = await direct_fetch(dsn, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
                                        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
         if rows[0][0] == 0:
@@ -419,7 +423,7 @@ async def test_a_migration_against_a_refusing_or_stalled_server_leaves_whole_mig
     dsn = pg_server.create_database("migcut")
     async with FaultProxy(*upstream(dsn)) as proxy:
         proxy.refuse()
-        await asyncio.sleep(0.05)
+        await proxy.settled()
         with pytest.raises(OSError) as refused:
             await MigrationRunner.from_dsn(proxy.dsn(dsn)).up()
         found = diagnose(refused.value, "migration target")
@@ -493,7 +497,7 @@ async def test_a_switch_to_postgres_cut_part_way_keeps_memory_active_and_the_tar
             ]
             for name, fault, progress in modes:
                 fault()
-                await asyncio.sleep(0.02)
+                await proxy.settled()
                 with pytest.raises(StoreError) as failed:
                     await switchable.switch_to(target, progress=progress, check_schema=False)
                 message = str(failed.value)

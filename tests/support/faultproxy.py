@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -80,6 +81,7 @@ class FaultProxy:
         self._server: asyncio.AbstractServer | None = None
         self._expiry: asyncio.TimerHandle | None = None
         self._stopped = False
+        self._closing: asyncio.Future[None] | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
     async def start(self) -> FaultProxy:
@@ -136,13 +138,20 @@ class FaultProxy:
         if self._server is None and not self._stopped:
             asyncio.ensure_future(self._listen())
 
-    async def healed(self) -> None:
+    async def healed(self, timeout: float = 30.0) -> None:
         """``heal`` and wait until the proxy listens again."""
         self.heal()
-        for _ in range(100):
-            if self._server is not None:
-                return
+        deadline = time.monotonic() + timeout
+        while self._server is None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the fault proxy did not listen again within {timeout:g}s")
             await asyncio.sleep(0.01)
+
+    async def settled(self) -> None:
+        """Wait until the mode just set is in force: after ``refuse``, the listener is closed."""
+        if self._closing is not None:
+            await self._closing
+            self._closing = None
 
     def drop_after(self, n: int) -> None:
         self._set("drop")
@@ -161,7 +170,7 @@ class FaultProxy:
         for link in list(self._links):
             link.cut()
         self.stats.cut += len(self._links)
-        asyncio.ensure_future(self._close_listener())
+        self._closing = asyncio.ensure_future(self._close_listener())
 
     def slow(self, delay: float, chunk: int = CHUNK) -> None:
         self._set("slow")

@@ -25,9 +25,15 @@ def screen_text(app: App) -> str:
 
 
 async def until(pilot: Any, condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    """Wait for ``condition`` (not a fixed sleep); fail with the screen's text if it never holds."""
+    """Wait for ``condition`` (not a fixed sleep); fail with the screen's text if it never holds.
+
+    Once it holds, the screen on top has processed what is queued for it (``pilot.pause()``
+    waits for that, not for time): a condition like "the modal is on the stack" turns true
+    before the modal's on_mount has filled it or moved the focus, and the caller reads both
+    next (under load, a drill report's table was read empty)."""
     for _ in range(int(timeout / 0.05)):
         if condition():
+            await pilot.pause()
             return
         await pilot.pause(0.05)
     raise AssertionError(f"{what} never happened; the screen shows:\n{screen_text(pilot.app)}")

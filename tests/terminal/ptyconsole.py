@@ -113,7 +113,7 @@ class PtyConsole:
         plain = _ESCAPES.sub(b"", data).decode("utf-8", "replace")
         return re.sub(r"[\x00-\x1f\x7f]", "", plain)
 
-    def wait_for(self, needle: str, since: int = 0, timeout: float = 20.0) -> None:
+    def wait_for(self, needle: str, since: int = 0, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if needle in self.text(since):

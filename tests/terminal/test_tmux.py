@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -68,10 +68,21 @@ class Tmux:
     def text(self) -> str:
         return "\n".join(self.screen())
 
+    def styled(self) -> str:
+        """The pane with its colours and attributes (escape sequences), to see a change of focus."""
+        return self.tmux("capture-pane", "-p", "-e", "-t", "console")
+
+    def wait_until(self, condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} never happened; the pane shows:\n{self.text()}")
+            time.sleep(0.05)
+
     def pane(self, fmt: str) -> str:
         return self.tmux("display-message", "-p", "-t", "console", fmt).strip()
 
-    def wait_for(self, *needles: str, timeout: float = 20.0) -> str:
+    def wait_for(self, *needles: str, timeout: float = 60.0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             text = self.text()
@@ -122,7 +133,13 @@ def test_header_tenants_screens_help_and_quit(console_in_tmux: Tmux, tmp_path: P
     for key, name in SCREENS.items():
         tmux.keys(key)
         tmux.wait_for(f"▸ {name}")
-    tmux.keys("Escape", "3")  # leave the Connection form, then back to Browse
+    # Leave the Connection form, then back to Browse. "3" waits until the Escape has been taken
+    # (the focused field's colours change): sent together to a console starved of CPU, the two
+    # bytes read as alt+3.
+    focused = tmux.styled()
+    tmux.keys("Escape")
+    tmux.wait_until(lambda: tmux.styled() != focused, "the form to lose the focus on Escape")
+    tmux.keys("3")
     tmux.wait_for("▸ browse", "Acme Corporation")
 
     tmux.keys("F1")
@@ -164,7 +181,9 @@ def test_key_generation_shows_the_key_once(console_in_tmux: Tmux) -> None:
     assert "tmux-ci" not in before
     tmux.keys("k")
     tmux.wait_for("New API key for app acme-corp/api-app")
-    tmux.keys("tmux-ci", "C-s")
+    tmux.keys("tmux-ci")
+    tmux.wait_for("tmux-ci")  # the name is in its field before ctrl+s (under load, ctrl+s once overtook it)
+    tmux.keys("C-s")
     shown = tmux.wait_for("This is the only time the full key is shown", "api-app_")
     match = FULL_KEY.search(shown)
     assert match is not None, f"no full key on the pane:\n{shown}"

@@ -216,7 +216,10 @@ async def test_drill_from_the_screen_shows_its_report(migrated_db: str, tmp_path
         assert "backend.export" not in binding_ids(app), "export is of the memory backend"
         await pilot.press("d")
         await confirm(pilot, app)
-        await until(pilot, lambda: isinstance(app.screen, DrillReportModal), "the drill report", timeout=60)
+        # The modal fills its table in on_mount, after it is on the stack: wait for every step's row.
+        await until(pilot, lambda: isinstance(app.screen, DrillReportModal) and app.screen.is_mounted
+                    and app.screen.query_one("#steps", DataTable).row_count == len(app.screen.report.steps),
+                    "the drill report with a row per step", timeout=60)
         report_modal = app.screen
         assert isinstance(report_modal, DrillReportModal)
         table = report_modal.query_one("#steps", DataTable)
