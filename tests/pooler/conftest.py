@@ -2,11 +2,13 @@
 session mode), for the tests that run the console through a pooler."""
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.support.environment import requires
+from tests.support.environment import isolate_settings, requires
 from tests.support.pgbouncer import PgBouncer, PgBouncerUnavailable, start_pgbouncer
 from tests.support.server import PgServer
 
@@ -34,3 +36,10 @@ def pgbouncer(pg_server: PgServer) -> Iterator[PgBouncer]:
 def pgbouncer_session_mode(pg_server: PgServer) -> Iterator[PgBouncer]:
     """PgBouncer in session mode: a client keeps one server session while it is connected."""
     yield from _bouncer(pg_server, "session")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No connection settings but the test's own, no .env file, no terminal."""
+    isolate_settings(monkeypatch, tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))

@@ -4,7 +4,6 @@ pooler is in front, and leaves the data as a direct connection would."""
 from __future__ import annotations
 
 import asyncio
-import io
 from pathlib import Path
 
 import pytest
@@ -16,18 +15,11 @@ from stores.transfer.copy import table_digests
 from tests.browse.conftest import started, table
 from tests.conftest import pg_settings, truncate_all
 from tests.pooler.helpers import assert_transactions_move, cli_json, db_name
-from tests.support.environment import isolate_settings
 from tests.support.factories import seed_basic
 from tests.support.pgbouncer import PgBouncer
 from tests.support.tui import screen_text, until
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_settings(monkeypatch, tmp_path)
-    monkeypatch.setattr("sys.stdin", io.StringIO(""))
 
 
 @pytest.fixture

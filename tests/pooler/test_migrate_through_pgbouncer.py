@@ -8,7 +8,6 @@ unlock ran on another one), held for the next client of that session.
 from __future__ import annotations
 
 import asyncio
-import io
 import sys
 from pathlib import Path
 
@@ -18,19 +17,12 @@ import pytest
 from migrations import MigrationRunner, Overall, pooler
 from stores.postgres.diagnose import diagnose
 from tests.pooler.helpers import assert_transactions_move, cli_json, db_name, migration_locks_held
-from tests.support.environment import isolate_settings
 from tests.support.migrations_helpers import copy_migrations, history_rows, lokstra_rows, write_migration
 from tests.support.pgbouncer import PgBouncer
 
 pytestmark = pytest.mark.postgres
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_settings(monkeypatch, tmp_path)
-    monkeypatch.setattr("sys.stdin", io.StringIO(""))
 
 
 @pytest.fixture

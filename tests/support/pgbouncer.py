@@ -13,7 +13,6 @@ another server session); ``spread`` opens the server sessions to turn through.
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -25,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from tests.support.pgcluster import free_port
+from tests.support.pgcluster import free_port, server_user
 
 PGBOUNCER = os.environ.get("LOKSTRA_TEST_PGBOUNCER", "/usr/sbin/pgbouncer")
 
@@ -159,13 +158,7 @@ server_round_robin = 1
 def start_pgbouncer(server_dsn: str, pool_mode: str = "transaction") -> PgBouncer:
     """A PgBouncer in ``pool_mode`` in front of the server that ``server_dsn`` reaches."""
     binary = find_pgbouncer()
-    run_as = None
-    if os.geteuid() == 0:
-        try:
-            pwd.getpwnam("postgres")
-        except KeyError as exc:
-            raise PgBouncerUnavailable("running as root and there is no 'postgres' OS user to run pgbouncer as") from exc
-        run_as = "postgres"
+    run_as = server_user("pgbouncer", PgBouncerUnavailable)
     parts = urlsplit(server_dsn)
     workdir = Path(tempfile.mkdtemp(prefix=f"lokstra-pgbouncer-{pool_mode}-"))
     if run_as:

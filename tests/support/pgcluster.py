@@ -121,19 +121,25 @@ def describe_server() -> str:
     return f"{version} in {bindir} (pg_stat_statements: {statements})"
 
 
+def server_user(program: str, unavailable: type[RuntimeError] = ClusterUnavailable) -> str | None:
+    """The OS user to run ``program`` as: ``postgres`` when we are root (initdb, pg_ctl and
+    pgbouncer refuse to run as root), else None (ourselves). Raises ``unavailable`` without one."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError as exc:
+        raise unavailable(f"running as root and there is no 'postgres' OS user to run {program} as") from exc
+    return "postgres"
+
+
 def create_cluster(preload: str = "pg_stat_statements") -> Cluster:
     """A started cluster; ``preload`` is left out where the server does not ship it (the
     pg_stat_statements tests then skip, naming the server)."""
     bindir = find_bindir()
     if preload and not has_library(bindir, preload):
         preload = ""
-    run_as = None
-    if os.geteuid() == 0:
-        try:
-            pwd.getpwnam("postgres")
-        except KeyError as exc:
-            raise ClusterUnavailable("running as root and there is no 'postgres' OS user to run initdb as") from exc
-        run_as = "postgres"
+    run_as = server_user("initdb")
     base = Path(tempfile.mkdtemp(prefix="lokstra-pg-"))
     datadir = base / "data"
     datadir.mkdir()
