@@ -124,9 +124,16 @@ class LokstraConsole(App[int]):
             return getattr(active, "settings", None) or self.settings
         return self.settings.model_copy(update={"use_postgres": False}) if self.settings.use_postgres else self.settings
 
+    @property
+    def console_screen(self) -> ConsoleScreen | None:
+        """The console screen on top, or None: a dialog is on top, or the stack is already empty
+        while the app shuts down (a late health check's answer then crashed it)."""
+        screen = self.screen_stack[-1] if self.screen_stack else None
+        return screen if isinstance(screen, ConsoleScreen) else None
+
     def refresh_header(self) -> None:
-        if isinstance(self.screen, ConsoleScreen):
-            self.screen.refresh_header()
+        if (screen := self.console_screen) is not None:
+            screen.refresh_header()
 
     # -- lifecycle -------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -157,8 +164,8 @@ class LokstraConsole(App[int]):
         self.health = "ok"
         log.info("backend opened: %s", self.header_state().target or self.settings.backend)
         self.refresh_header()
-        if isinstance(self.screen, ConsoleScreen):
-            self.screen.stores_ready()
+        if (screen := self.console_screen) is not None:
+            screen.stores_ready()
         self._arm_health(self.config.health_interval)
 
     @on(BackendFailed)
@@ -210,9 +217,9 @@ class LokstraConsole(App[int]):
         log.info("reconnected to %s (profile %s)", message.settings.connection().display()
                  if message.settings.use_postgres else "memory", message.profile or "-")
         self._backend_opened(self.BackendOpened(message.stores))
-        if isinstance(self.screen, ConsoleScreen):
+        if (screen := self.console_screen) is not None:
             where = message.settings.connection().display() if message.settings.use_postgres else "memory"
-            self.screen.reconnect_finished(where, None)
+            screen.reconnect_finished(where, None)
         if old is not None:
             await old.close()
 
@@ -222,8 +229,8 @@ class LokstraConsole(App[int]):
         log.warning("cannot connect to %s: %s", message.target, message.text)
         self.notify(f"{message.text}\nThe console stays on {still}.", title=f"Cannot connect to {message.target}",
                     severity="error", timeout=15)
-        if isinstance(self.screen, ConsoleScreen):
-            self.screen.reconnect_finished(message.target, message.text)
+        if (screen := self.console_screen) is not None:
+            screen.reconnect_finished(message.target, message.text)
 
     def retry_backend_now(self) -> None:
         """Open the backend at once (e.g. right after migrating a fresh database) instead of

@@ -269,7 +269,8 @@ async def test_read_only_leaves_reset_cancel_and_terminate_out(stats_db: str) ->
     app = LokstraConsole(pg_settings(stats_db), config=ConsoleConfig())
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_monitor(pilot, app)
-        assert "monitor.reset" in bound_ids(app) and "R Reset" in screen_text(app)
+        # The key comes with the capabilities (may this role reset?), read with the first sample.
+        await until(pilot, lambda: "monitor.reset" in bound_ids(app) and "R Reset" in screen_text(app), "the Reset key")
         table = screen.query_one("#statements", DataTable)
         await until(pilot, lambda: any("monitor_hot" in q for q in column(table, "query")), "the workload")
         await pilot.press("R")

@@ -14,7 +14,7 @@ from stores import Settings, open_stores
 from stores.demo import DemoSpec, copy_to_postgres
 from stores.postgres.engine import init_connection
 from tests.conftest import pg_settings, truncate_all
-from tests.support.tui import screen_text
+from tests.support.tui import screen_text, until
 
 SIZE = (80, 24)
 
@@ -127,3 +127,15 @@ async def test_a_crash_prints_one_scrubbed_line_and_no_local_variables(capsys: p
     rendered = captured.out + captured.err
     assert "lokstra-console stopped: RuntimeError: boom with postgres://app:****@db/x" in rendered
     assert secret not in rendered
+
+
+async def test_a_health_answer_arriving_after_the_screens_are_gone_is_ignored() -> None:
+    """Under load a health check's answer (HealthChecked -> refresh_header) was processed after
+    the screen stack had emptied on exit: ScreenStackError, and the console "stopped on an
+    unexpected error" (tests/monitor/test_screen.py, two suites at once)."""
+    app = LokstraConsole(Settings(), config=ConsoleConfig())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.stores is not None, "the stores to open")
+    assert not app.screen_stack
+    app.refresh_header()
+    assert app.console_screen is None
