@@ -388,8 +388,12 @@ class RunModal(ModalScreen[RunEnd]):
             self.lines[replace] = line
         else:
             self.lines.append(line)
-        self.query_one("#lines", Static).update(Text("\n").join(self.lines))
-        self.query_one("#log", VerticalScroll).scroll_end(animate=False)
+        # query, not query_one: a hang-up right after Enter tears the modal down while its on_mount
+        # still logs, and a missing widget then ended the console with exit code 1, not 129.
+        for lines in self.query("#lines").results(Static):
+            lines.update(Text("\n").join(self.lines))
+        for scroll in self.query("#log").results(VerticalScroll):
+            scroll.scroll_end(animate=False)
 
     def _lock_taken(self) -> None:
         if self.lock_line is not None:

@@ -155,7 +155,9 @@ def test_hangup_while_applying_migrations(fresh_db: str, tmp_path: Path, trigger
     try:
         mark = console.mark()
         console.press("2")
-        console.wait_for("pending", mark)
+        # The status read (its summary line), not the footer's "a Apply pending", drawn before it:
+        # "a" pressed before the status is read only says "press r".
+        console.wait_for("not initialised:", mark)
         mark = console.mark()
         console.press("a")
         console.wait_for("One transaction each", mark)
