@@ -5,6 +5,9 @@ indexes, triggers and functions. Definitions come from the server's own ``pg_get
 functions with ``search_path`` set to ``pg_catalog`` alone, so every name is qualified the
 same way, and then the schema's own name is removed: the same objects in two schemas (the
 real one and a scratch copy) describe identically. Column order is deliberately ignored.
+Function bodies are kept by the server as written, so they are compared normalised
+(``sqltext.normalise_body``: no comments, white space and letter case of unquoted words
+folded): lokstra's files say ``now()`` where ours say ``NOW()``, and that is no drift.
 """
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import asyncpg
+
+from migrations.sqltext import normalise_body
 
 
 @dataclass(frozen=True)
@@ -130,7 +135,7 @@ async def snapshot(conn: asyncpg.Connection, schema: str) -> Catalog:
         for row in await conn.fetch(_DEFINITIONS, schema):
             getattr(catalog.tables[row["table_name"]], row["kind"])[row["name"]] = _strip(row["definition"], prefix)
         for row in await conn.fetch(_FUNCTIONS, schema):
-            body = " ".join(_strip(row["body"], prefix).split())
+            body = normalise_body(row["body"]).replace(normalise_body(prefix) + " ", "")
             catalog.functions[_strip(row["signature"], prefix)] = (
                 f"RETURNS {_strip(row['result'], prefix)} LANGUAGE {row['language']} AS {body}"
             )

@@ -100,3 +100,46 @@ def _skip_quoted(sql: str, i: int, quote: str) -> int:
             return i + 1
         i += 1
     return length
+
+
+_WORD = re.compile(r"[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*|[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?")
+
+
+def normalise_body(body: str) -> str:
+    """A function body reduced to what it means to the server, for comparing two spellings.
+
+    PostgreSQL keeps a PL/pgSQL or SQL function's body as written (``prosrc``), so a body
+    written ``NEW.updated_at = now();`` and one written ``NEW.updated_at = NOW();`` differ as
+    text yet are the same function. Here comments go, white space only separates tokens, and
+    unquoted words (keywords and identifiers, which the server folds to lower case) are lower
+    cased; string literals, quoted identifiers and dollar-quoted text stay exactly as written,
+    since case and spacing matter inside them.
+    """
+    tokens: list[str] = []
+    i = 0
+    length = len(body)
+    while i < length:
+        char = body[i]
+        if char.isspace():
+            i += 1
+        elif char == "-" and body.startswith("--", i):
+            end = body.find("\n", i)
+            i = length if end < 0 else end + 1
+        elif char == "/" and body.startswith("/*", i):
+            i = _skip_block_comment(body, i)
+        elif char in ("'", '"'):
+            end = _skip_quoted(body, i, char)
+            tokens.append(body[i:end])
+            i = end
+        elif char == "$" and (match := _DOLLAR_TAG.match(body, i)):
+            close = body.find(match.group(0), match.end())
+            end = length if close < 0 else close + len(match.group(0))
+            tokens.append(body[i:end])
+            i = end
+        elif word := _WORD.match(body, i):
+            tokens.append(word.group(0).lower())
+            i = word.end()
+        else:
+            tokens.append(char)
+            i += 1
+    return " ".join(tokens)

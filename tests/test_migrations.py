@@ -347,6 +347,43 @@ async def test_adopting_a_database_built_with_db_schema_sql(fresh_db: str) -> No
     assert done.status.overall is Overall.CURRENT
 
 
+UPSTREAM_TRIGGER_FUNCTION = """
+-- Function to automatically update updated_at timestamp
+CREATE OR REPLACE FUNCTION lokstra_auth.update_updated_at_column()
+RETURNS TRIGGER AS $$
+begin
+        -- keep the row's update time current
+        NEW.updated_at = now( ) ;   /* as lokstra's newer files spell it */
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+@pytest.mark.parametrize("spelling", ["upper case", "lower case with comments and spacing"])
+async def test_adoption_compares_function_bodies_by_meaning_not_letter_case(fresh_db: str, spelling: str) -> None:
+    """lokstra's files differ from migration 001 only in how the trigger function is typed:
+    ``db_schema.sql`` (primadi/lokstra-auth 00_core/infrastructure/repository/postgres/db_schema.sql,
+    "Functions and Triggers" section) writes ``NOW()`` with four-space indentation and a comment
+    line above, other upstream files write ``now()``. The server keeps a PL/pgSQL body as typed,
+    so comparing it as text refused ``adopt`` and ``migrate up`` on a database lokstra built."""
+    await build_like_db_schema_sql(fresh_db)
+    if spelling != "upper case":
+        await execute(fresh_db, UPSTREAM_TRIGGER_FUNCTION)
+    report = await runner(fresh_db).adopt()
+    assert report.outcome is AdoptionOutcome.MATCHES, [str(d) for d in report.differences]
+
+
+async def test_adoption_still_sees_a_function_that_does_something_else(fresh_db: str) -> None:
+    """Normalising a body must not hide a real change: a different expression, or different
+    text inside a string literal, is a difference."""
+    await build_like_db_schema_sql(fresh_db)
+    await execute(fresh_db, UPSTREAM_TRIGGER_FUNCTION.replace("now( )", "clock_timestamp()"))
+    report = await runner(fresh_db).adopt()
+    assert report.outcome is AdoptionOutcome.DIFFERS
+    assert [d.kind for d in report.differences] == ["function"]
+
+
 async def test_adoption_is_refused_with_each_difference_listed(fresh_db: str) -> None:
     await build_like_db_schema_sql(fresh_db)
     await execute(fresh_db, """
