@@ -119,7 +119,7 @@ async def write_csvs(source: MemoryEngine, folder: str) -> dict[str, str]:
 def psql_script(paths: dict[str, str], folder: str) -> str:
     lines = ["BEGIN;"]
     for spec in ALL_TABLES:
-        lines.append(f"\\copy {spec.qualified} ({column_list(spec)}) FROM '{paths[spec.name]}' WITH (FORMAT csv)")
+        lines.append(f"\\copy {spec.relation('lokstra_auth')} ({column_list(spec)}) FROM '{paths[spec.name]}' WITH (FORMAT csv)")
     lines.append("COMMIT;")
     path = os.path.join(folder, "load.sql")
     with open(path, "w") as out:
@@ -139,7 +139,7 @@ def run_psql(dsn: str, script: str) -> float:
 
 async def truncate(engine: PostgresEngine) -> None:
     async with engine.connection() as conn:
-        await conn.execute("TRUNCATE " + ", ".join(spec.qualified for spec in ALL_TABLES))
+        await conn.execute("TRUNCATE " + ", ".join(spec.relation("lokstra_auth") for spec in ALL_TABLES))
 
 
 async def raw_fetch(engine: PostgresEngine) -> int:
@@ -147,7 +147,7 @@ async def raw_fetch(engine: PostgresEngine) -> int:
     rows = 0
     async with engine.connection() as conn:
         for spec in ALL_TABLES:
-            rows += len(await conn.fetch(f"SELECT {column_list(spec)} FROM {spec.qualified}"))
+            rows += len(await conn.fetch(f"SELECT {column_list(spec)} FROM {spec.relation('lokstra_auth')}"))
     return rows
 
 

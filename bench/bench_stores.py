@@ -243,7 +243,7 @@ async def prepare_database(target: ConnectionTarget, spec: DemoSpec, replace: bo
         copied = time.monotonic() - started
         started = time.monotonic()
         # Settle the fresh heap (hint bits, visibility map) so autovacuum does not do it mid-run.
-        await conn.execute("VACUUM (ANALYZE) " + ", ".join(spec_.qualified for spec_ in ALL_TABLES))
+        await conn.execute("VACUUM (ANALYZE) " + ", ".join(spec_.relation("lokstra_auth") for spec_ in ALL_TABLES))
         report.info["load"] = {"reused": False, "rows": counts, "copy_and_analyze_s": round(copied, 2),
                                "vacuum_s": round(time.monotonic() - started, 2),
                                "rows_per_s": round(sum(counts.values()) / copied)}

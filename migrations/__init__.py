@@ -1,14 +1,16 @@
 """lokstra-auth schema migrations: the SQL files (``migrations/sql``) and the runner for them.
 
 Modules, one job each: ``source`` (files, checksums), ``sqltext`` (statement splitting),
-``tracking`` (lokstra's table and the console's history), ``lock`` (advisory lock),
+``tracking`` (the console's tracking; lokstra's table, read only), ``lock`` (advisory lock),
 ``catalog`` (schema description and diff), ``status`` (states), ``adopt`` (baselines),
 ``results`` (what operations return), ``runner`` (the operations). Nothing here imports
 textual: the TUI and the CLI both drive ``MigrationRunner``.
 """
 from migrations.catalog import Catalog, Difference
 from migrations.lock import LockHolder, LockTimeout
-from migrations.results import AdoptionOutcome, AdoptionReport, Outcome, Progress, RunResult, StepResult
+from migrations.results import (
+    AdoptionOutcome, AdoptionReport, Outcome, Progress, RelocationOutcome, RelocationReport, RunResult, StepResult,
+)
 from migrations.runner import MigrationRunner
 from migrations.source import IRREVERSIBLE_MARKER, Migration, MigrationSet, SourceError
 from migrations.status import MigrationStatus, Overall, SchemaStatus, State
@@ -28,6 +30,8 @@ __all__ = [
     "Outcome",
     "Overall",
     "Progress",
+    "RelocationOutcome",
+    "RelocationReport",
     "RunResult",
     "SchemaStatus",
     "SourceError",

@@ -144,6 +144,20 @@ async def snapshot(conn: asyncpg.Connection, schema: str) -> Catalog:
     return catalog
 
 
+RUNNER_TABLES = frozenset({"schema_migrations", "sync_config", "console_migration_history"})
+"""Tables lokstra's runner (and older consoles) keep beside the data when the data schema is
+``lokstra_core`` (primadi/lokstra ``lokstra_init/migration_runner/lokstra_core.sql``): not
+part of lokstra-auth's schema, so a comparison leaves them out."""
+RUNNER_FUNCTIONS = frozenset({"sync_config_notify()"})
+
+
+def without_runner_objects(found: Catalog) -> Catalog:
+    """``found`` without lokstra's runner tables and functions."""
+    return Catalog(schema=found.schema,
+                   tables={name: table for name, table in found.tables.items() if name not in RUNNER_TABLES},
+                   functions={name: text for name, text in found.functions.items() if name not in RUNNER_FUNCTIONS})
+
+
 def _strip(text: str, prefix: str) -> str:
     return text.replace(prefix, "")
 

@@ -115,3 +115,35 @@ class AdoptionReport:
         data["differences"] = [difference.to_json() for difference in self.differences]
         data["adoptable"] = self.adoptable
         return data
+
+
+class RelocationOutcome(str, Enum):
+    PLANNED = "planned"
+    RELOCATED = "relocated"
+    NOTHING_TO_DO = "nothing_to_do"
+    REFUSED = "refused"
+    LOCKED = "locked"
+
+
+@dataclass
+class RelocationReport:
+    """Moving an older console's rows out of lokstra's ``schema_migrations``."""
+
+    outcome: RelocationOutcome
+    message: str
+    schema: str | None = None
+    versions: list[int] = field(default_factory=list)
+    history_rows: int = 0
+    upstream_highest_before: int | None = None
+    upstream_highest_after: int | None = None
+    effect: str | None = None
+    lock_holder: LockHolder | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (RelocationOutcome.PLANNED, RelocationOutcome.RELOCATED, RelocationOutcome.NOTHING_TO_DO)
+
+    def to_json(self) -> dict[str, Any]:
+        data = to_jsonable(self)
+        data["ok"] = self.ok
+        return data

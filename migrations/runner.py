@@ -3,9 +3,10 @@
 Async and UI-free. Each operation opens its own connection (from the factory it was given),
 does its work and closes it; changes happen under the migration lock (see ``lock.py``).
 
-Every migration runs in its own transaction together with lokstra's tracking row and the
-console's history row, so it is either wholly applied and recorded or not at all (no
-"dirty" state, golang-migrate #282). A failure is recorded afterwards, in a transaction of
+Every migration runs in its own transaction together with the console's tracking row and
+history row (``lokstra_console``: lokstra's own ``schema_migrations`` is upstream's version
+space and is only read, see ``tracking.py``), so it is either wholly applied and recorded
+or not at all (no "dirty" state, golang-migrate #282). A failure is recorded afterwards, in a transaction of
 its own, since the migration's transaction has rolled back by then. A dry run does the same
 work inside one outer transaction that is always rolled back.
 """
@@ -22,9 +23,11 @@ from typing import Any
 
 import asyncpg
 
-from migrations import adopt, pooler, tracking
+from migrations import adopt, catalog, pooler, tracking
 from migrations.lock import LockTimeout, MigrationLock, acquire
-from migrations.results import AdoptionOutcome, AdoptionReport, Outcome, Progress, RunResult, StepResult
+from migrations.results import (
+    AdoptionOutcome, AdoptionReport, Outcome, Progress, RelocationOutcome, RelocationReport, RunResult, StepResult,
+)
 from migrations.sqltext import line_of, split_statements
 from migrations.source import IRREVERSIBLE_MARKER, Migration, MigrationSet, SqlFile
 from migrations.source import load as load_source
@@ -57,9 +60,13 @@ class MigrationRunner:
     """
 
     def __init__(self, connect: ConnectFactory, *, source: SourceArg = None,
-                 lock_timeout: float = 30.0, lock_poll_interval: float = 0.2) -> None:
+                 lock_timeout: float = 30.0, lock_poll_interval: float = 0.2,
+                 data_schema: str = adopt.APP_SCHEMA) -> None:
         self._connect = connect
         self.source = source if isinstance(source, MigrationSet) else load_source(source)
+        self.data_schema = data_schema
+        """Where lokstra's tables are (``DB_AUTH_SCHEMA``): the files name ``lokstra_auth``,
+        and run with it renamed when the data schema is another one."""
         self.lock_timeout = lock_timeout
         self.lock_poll_interval = lock_poll_interval
 
@@ -150,17 +157,26 @@ class MigrationRunner:
             return RunResult(operation, dry_run, Outcome.LOCKED, reasons=[str(exc)], lock_holder=exc.holder,
                              lock_waited=exc.waited)
 
+    def _descriptions(self) -> dict[int, str]:
+        return {migration.version: migration.description for migration in self.source.migrations}
+
     async def _read(self, conn: asyncpg.Connection) -> tuple[SchemaStatus, tracking.TrackingInfo]:
-        info = await tracking.locate(conn)
+        info = await tracking.locate(conn, self.data_schema, self._descriptions())
         current = build_status(
             self.source,
             info,
             await tracking.applied(conn, info),
             await tracking.history(conn, info),
-            await adopt.app_schema_present(conn),
+            await adopt.app_schema_present(conn, self.data_schema),
             await conn.fetchval("SELECT current_database()"),
+            self.data_schema,
         )
         return current, info
+
+    def _sql(self, text: str) -> str:
+        """A file's SQL for this database: ``lokstra_auth`` renamed to the data schema."""
+        return text if self.data_schema == adopt.APP_SCHEMA else catalog.rename_schema(text, adopt.APP_SCHEMA,
+                                                                                      self.data_schema)
 
     # ----- up and down -------------------------------------------------------------------
 
@@ -168,10 +184,14 @@ class MigrationRunner:
                   on_progress: ProgressCallback | None) -> RunResult:
         current, info = await self._read(conn)
         result = RunResult("up", dry_run, Outcome.DONE, status=current)
+        if current.overall is Overall.RELOCATE:
+            result.outcome = Outcome.REFUSED
+            result.reasons = [info.legacy.describe() if info.legacy else current.headline]
+            return result
         if current.overall is Overall.UNTRACKED:
             result.outcome = Outcome.REFUSED
-            result.reasons = ["lokstra_auth already has tables but no migration is recorded: "
-                              "run `migrate adopt` to check it and record it as the baseline"]
+            result.reasons = [f"{self.data_schema} already has lokstra's tables but the console has recorded no "
+                              "migration: run `migrate adopt` to check it and record it as the baseline"]
             return result
         drift = [m for m in current.migrations if m.state in DRIFT_STATES or (m.state is State.FAILED and m.out_of_order)]
         if drift and not accept:
@@ -183,11 +203,11 @@ class MigrationRunner:
             result.outcome = Outcome.NOTHING_TO_DO
             return result
         steps = [(migration, "apply") for migration in plan if migration is not None]
-        return await self._perform(conn, info.schema, result, steps, drift, on_progress)
+        return await self._perform(conn, result, steps, drift, on_progress)
 
     async def _down(self, conn: asyncpg.Connection, n: int, accept: bool, dry_run: bool,
                     on_progress: ProgressCallback | None) -> RunResult:
-        current, info = await self._read(conn)
+        current, _ = await self._read(conn)
         result = RunResult("down", dry_run, Outcome.DONE, status=current)
         targets = current.last_applied(n)
         if not targets:
@@ -199,7 +219,7 @@ class MigrationRunner:
             return result
         drift = [m for m in targets if m.state is State.CHANGED]
         steps = [(self.source.get(m.version), "revert") for m in targets]
-        return await self._perform(conn, info.schema, result, steps, drift, on_progress)
+        return await self._perform(conn, result, steps, drift, on_progress)
 
     def _revert_refusal(self, migration: MigrationStatus, accept: bool) -> str | None:
         file = self.source.get(migration.version)
@@ -211,19 +231,19 @@ class MigrationRunner:
             return _drift_reason(migration)
         return None
 
-    async def _perform(self, conn: asyncpg.Connection, schema: str, result: RunResult,
+    async def _perform(self, conn: asyncpg.Connection, result: RunResult,
                        steps: list[tuple[Migration, str]], drift: list[MigrationStatus],
                        on_progress: ProgressCallback | None) -> RunResult:
         """Run the plan and fill ``result`` with the steps, the outcome and the status after."""
         actor = await tracking.current_actor(conn)
         result.accepted = [m.version for m in drift]
-        result.steps = await self._execute(conn, schema, actor, steps, drift, result.dry_run, on_progress)
+        result.steps = await self._execute(conn, actor, steps, drift, result.dry_run, on_progress)
         if result.failed_step:
             result.outcome = Outcome.FAILED
         result.status, _ = await self._read(conn)
         return result
 
-    async def _execute(self, conn: asyncpg.Connection, schema: str, actor: tracking.Actor,
+    async def _execute(self, conn: asyncpg.Connection, actor: tracking.Actor,
                        steps: list[tuple[Migration, str]], accepted: list[MigrationStatus],
                        dry_run: bool, on_progress: ProgressCallback | None) -> list[StepResult]:
         """Record the accepted drift, then run ``steps`` one transaction each, stopping at a failure."""
@@ -232,14 +252,14 @@ class MigrationRunner:
             await outer.start()
         try:
             async with conn.transaction():
-                await tracking.ensure(conn, schema)
+                await tracking.ensure(conn)
                 for drifted in accepted:
-                    await self._record_accept(conn, schema, actor, drifted)
+                    await self._record_accept(conn, actor, drifted)
             results: list[StepResult] = []
             for index, (migration, action) in enumerate(steps, start=1):
                 if on_progress:
                     on_progress(Progress("started", migration.version, migration.description, action, index, len(steps)))
-                step = await self._run_step(conn, schema, actor, migration, action, dry_run)
+                step = await self._run_step(conn, actor, migration, action, dry_run)
                 results.append(step)
                 if on_progress:
                     on_progress(Progress("finished" if step.success else "failed", migration.version, migration.description,
@@ -251,10 +271,12 @@ class MigrationRunner:
             if outer:
                 await outer.rollback()
 
-    async def _record_accept(self, conn: asyncpg.Connection, schema: str, actor: tracking.Actor,
+    async def _record_accept(self, conn: asyncpg.Connection, actor: tracking.Actor,
                              drifted: MigrationStatus) -> None:
         file = self.source.get(drifted.version)
-        await tracking.record(conn, schema, actor, tracking.HistoryEvent(
+        if drifted.is_applied:
+            await tracking.update_checksum(conn, drifted.version, file.checksum if file else None)
+        await tracking.record(conn, actor, tracking.HistoryEvent(
             version=drifted.version,
             description=drifted.description,
             event="accept",
@@ -265,7 +287,7 @@ class MigrationRunner:
             note=f"operator accepted: {_drift_reason(drifted)}",
         ))
 
-    async def _run_step(self, conn: asyncpg.Connection, schema: str, actor: tracking.Actor,
+    async def _run_step(self, conn: asyncpg.Connection, actor: tracking.Actor,
                         migration: Migration, action: str, dry_run: bool) -> StepResult:
         sql = migration.up if action == "apply" else migration.down
         assert sql is not None  # plans only hold reversible migrations for "revert"
@@ -273,13 +295,13 @@ class MigrationRunner:
         started, started_at = time.monotonic(), _now()
         try:
             async with conn.transaction():  # a savepoint inside a dry run's outer transaction
-                await conn.execute(sql.text)
+                await conn.execute(self._sql(sql.text))
                 duration = _elapsed_ms(started)
                 if action == "apply":
-                    await tracking.insert_applied(conn, schema, migration.version, migration.description)
+                    await tracking.insert_applied(conn, migration.version, migration.description, sql.checksum)
                 else:
-                    await tracking.delete_applied(conn, schema, migration.version)
-                await tracking.record(conn, schema, actor, tracking.HistoryEvent(
+                    await tracking.delete_applied(conn, migration.version)
+                await tracking.record(conn, actor, tracking.HistoryEvent(
                     migration.version, migration.description, action, direction, sql.checksum, started_at, duration,
                 ))
         except asyncpg.PostgresError as exc:
@@ -287,7 +309,7 @@ class MigrationRunner:
             log.warning("migration %s: %s failed%s: %s", migration.label, action, " (dry run)" if dry_run else "",
                         step.error)
             if not dry_run:
-                await tracking.record(conn, schema, actor, tracking.HistoryEvent(
+                await tracking.record(conn, actor, tracking.HistoryEvent(
                     migration.version, migration.description, "fail", direction, sql.checksum, started_at,
                     step.duration_ms, success=False, error=step.error,
                     note="; ".join(part for part in (step.detail, step.hint) if part) or None,
@@ -306,36 +328,117 @@ class MigrationRunner:
 
     def _adoption(self, outcome: AdoptionOutcome, message: str, **extra: Any) -> AdoptionReport:
         baseline = self.source.migrations[0]
-        return AdoptionReport(outcome, message, baseline.version, baseline.description, adopt.APP_SCHEMA, **extra)
+        return AdoptionReport(outcome, message, baseline.version, baseline.description, self.data_schema, **extra)
 
     async def _adopt(self, conn: asyncpg.Connection, record: bool) -> AdoptionReport:
         baseline = self.source.migrations[0]
-        info = await tracking.locate(conn)
-        recorded = {schema: versions for schema, versions in info.found.items() if versions}
-        if recorded:
-            where = ", ".join(f"{schema}.{tracking.LOKSTRA_TABLE}" for schema in recorded)
+        info = await tracking.locate(conn, self.data_schema, self._descriptions())
+        if await tracking.applied(conn, info):
             return self._adoption(AdoptionOutcome.ALREADY_TRACKED,
-                                  f"migrations are already recorded in {where}: nothing to adopt")
-        if not await adopt.app_schema_present(conn):
+                                  f"the console's migrations are already recorded in {info.table}: nothing to adopt")
+        if info.legacy is not None:
+            return self._adoption(AdoptionOutcome.ALREADY_TRACKED, info.legacy.describe())
+        if not await adopt.app_schema_present(conn, self.data_schema):
             return self._adoption(AdoptionOutcome.NOTHING_TO_ADOPT,
-                                  f"{adopt.APP_SCHEMA} has no tables: there is nothing to adopt; `migrate up` creates it")
+                                  f"{self.data_schema} has none of lokstra's tables: there is nothing to adopt; "
+                                  "`migrate up` creates them")
         try:
-            differences = await adopt.differences(conn, baseline)
+            differences = await adopt.differences(conn, baseline, self.data_schema)
         except adopt.CannotCompare as exc:
             return self._adoption(AdoptionOutcome.CANNOT_COMPARE, str(exc))
+        upstream = "".join(f"; lokstra's runner has recorded {table.describe()}" for table in info.upstream if table.rows)
         if differences:
             return self._adoption(
                 AdoptionOutcome.DIFFERS,
-                f"{adopt.APP_SCHEMA} differs from what {baseline.up.name} creates in {len(differences)} place(s): not adopted",
+                f"{self.data_schema} differs from what {baseline.up.name} creates in {len(differences)} place(s): "
+                f"not adopted{upstream}",
                 differences=differences,
             )
         if not record:
             return self._adoption(AdoptionOutcome.MATCHES,
-                                  f"{adopt.APP_SCHEMA} matches {baseline.up.name}: it can be recorded as baseline "
-                                  f"version {baseline.version:03d} (nothing was written)")
-        await adopt.record_baseline(conn, info.schema, await tracking.current_actor(conn), baseline)
+                                  f"{self.data_schema} matches {baseline.up.name}: it can be recorded as the console's "
+                                  f"baseline version {baseline.version:03d} (nothing was written){upstream}")
+        await adopt.record_baseline(conn, await tracking.current_actor(conn), baseline, self.data_schema)
         return self._adoption(AdoptionOutcome.RECORDED,
-                              f"recorded {baseline.label} as the baseline in {info.table}")
+                              f"recorded {baseline.label} as the console's baseline in {info.table} "
+                              f"(lokstra's own tracking tables are untouched){upstream}")
+
+    # ----- relocation ----------------------------------------------------------------------
+
+    async def relocate(self, *, record: bool = False) -> RelocationReport:
+        """Move the console's own rows (written by an older console into lokstra's
+        ``schema_migrations``) and that console's history into ``lokstra_console``.
+
+        Without ``record`` nothing is written: the report says what would move and what
+        lokstra's runner will do afterwards. With it, under the migration lock and in one
+        transaction: the rows and the history are copied, the rows deleted from lokstra's
+        table, the old history table dropped, and a ``relocate`` event recorded.
+        """
+        if not record:
+            async with self._session() as conn:
+                return await self._relocate(conn, record=False)
+        try:
+            async with self._locked(None) as (conn, _):
+                return await self._relocate(conn, record=True)
+        except LockTimeout as exc:
+            return RelocationReport(RelocationOutcome.LOCKED, str(exc), lock_holder=exc.holder)
+
+    async def _relocate(self, conn: asyncpg.Connection, record: bool) -> RelocationReport:
+        info = await tracking.locate(conn, self.data_schema, self._descriptions())
+        legacy = info.legacy
+        if legacy is None:
+            return RelocationReport(RelocationOutcome.NOTHING_TO_DO,
+                                    "no lokstra tracking table holds the console's rows: nothing to relocate")
+        if await tracking.applied(conn, info):
+            return RelocationReport(
+                RelocationOutcome.REFUSED,
+                f"{legacy.describe()}, but {info.table} already records the console's migrations: compare the two "
+                "by hand before deleting either", schema=legacy.schema, versions=legacy.versions)
+        table = next(t for t in info.upstream if t.schema == legacy.schema)
+        remaining = [row for row in table.rows if row.version not in legacy.versions]
+        after = max((row.version for row in remaining), default=0)
+        effect = (f"lokstra's runner will then see MAX(version) = {after} in {table.name} (was {table.highest}) and "
+                  f"apply its own migrations above {after} on its next start")
+        history = await tracking.legacy_history(conn, legacy.schema) if legacy.history_table else []
+        checksums = _checksums_from(history)
+        report = RelocationReport(RelocationOutcome.PLANNED, "", schema=legacy.schema, versions=legacy.versions,
+                                  history_rows=len(history), upstream_highest_before=table.highest,
+                                  upstream_highest_after=after, effect=effect)
+        moved = ", ".join(f"{row.version:03d}_{row.description}" for row in legacy.rows)
+        if not record:
+            report.message = (f"would move {moved} and {len(history)} history rows from {legacy.schema} into "
+                              f"{tracking.CONSOLE_SCHEMA} (nothing was written); {effect}")
+            return report
+        actor = await tracking.current_actor(conn)
+        async with conn.transaction():
+            await tracking.ensure(conn)
+            await tracking.copy_history(conn, history)
+            for row in legacy.rows:
+                file = self.source.get(row.version)
+                checksum = checksums.get(row.version) or (file.checksum if file else None)
+                await tracking.insert_applied(conn, row.version, row.description or "", checksum, row.applied_at)
+                await tracking.record(conn, actor, tracking.HistoryEvent(
+                    row.version, row.description or "", "relocate", "up", checksum, _now(), 0,
+                    note=f"moved from {table.name}, where an older console had written it; {effect}"))
+            await tracking.delete_upstream_rows(conn, legacy.schema, legacy.versions)
+            if legacy.history_table:
+                await conn.execute(f"DROP TABLE {tracking.quote_ident(legacy.schema)}.{tracking.LEGACY_HISTORY_TABLE}")
+        report.outcome = RelocationOutcome.RELOCATED
+        report.message = f"moved {moved} and {len(history)} history rows into {tracking.CONSOLE_SCHEMA}; {effect}"
+        log.info("relocated the console's migration rows out of %s: %s", table.name, moved)
+        return report
+
+
+def _checksums_from(history: list[Any]) -> dict[int, str]:
+    """The checksum each version was last applied, baselined or accepted with (an older
+    console's history, oldest first)."""
+    found: dict[int, str] = {}
+    for row in history:
+        if row["event"] in ("apply", "baseline", "accept") and row["success"] and row["checksum"]:
+            found[row["version"]] = row["checksum"]
+        elif row["event"] == "revert" and row["success"]:
+            found.pop(row["version"], None)
+    return found
 
 
 def _drift_reason(migration: MigrationStatus) -> str:

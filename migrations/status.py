@@ -1,12 +1,14 @@
 """What state each migration and the schema as a whole are in (Flyway ``info``, for lokstra).
 
-Pure functions over what was read: the files, lokstra's tracking rows and the console's
-history. lokstra's table says what is applied (lokstra's runner trusts it alone, so the
-console does too); the history adds checksums, who, when, how long and failures.
+Pure functions over what was read: the files, the console's tracking rows and history, and
+lokstra's own tracking tables. The console's ``lokstra_console.migrations`` says what of
+the console's files is applied; the history adds who, when, how long and failures.
+lokstra's tables are upstream's business: they are shown (``upstream``), never taken as
+the console's.
 
 Pending means "a file whose version is not applied", not "above the highest applied
-version": a file below the highest applied version is out of order, which lokstra's own
-runner would silently skip forever.
+version": a file below the highest applied version is out of order (lokstra's own runner
+would silently skip it forever; the console says so).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from typing import Any
 
 from migrations.jsonable import to_jsonable
 from migrations.source import Migration, MigrationSet
-from migrations.tracking import AppliedRow, HistoryRow, TrackingInfo
+from migrations.tracking import AppliedRow, HistoryRow, LegacyRows, TrackingInfo, UpstreamTable
 
 
 class State(str, Enum):
@@ -35,6 +37,8 @@ DRIFT_STATES = (State.CHANGED, State.MISSING, State.OUT_OF_ORDER)
 
 
 class Overall(str, Enum):
+    RELOCATE = "relocate"
+    """The console's rows are in upstream's table (an older console): ``migrate relocate``."""
     CURRENT = "current"
     PENDING = "pending"
     DRIFT = "drift"
@@ -81,6 +85,10 @@ class SchemaStatus:
     migrations: list[MigrationStatus]
     tracking_table: str | None
     tracking_found: list[str] = field(default_factory=list)
+    """lokstra's tracking tables found (upstream's, read only)."""
+    upstream: list[UpstreamTable] = field(default_factory=list)
+    legacy: LegacyRows | None = None
+    data_schema: str = "lokstra_auth"
     warnings: list[str] = field(default_factory=list)
     current_version: int | None = None
     baseline_version: int | None = None
@@ -103,6 +111,8 @@ class SchemaStatus:
         data = to_jsonable(self)
         for item, migration in zip(data["migrations"], self.migrations):
             item["short_checksum"] = migration.short_checksum
+        for item, table in zip(data["upstream"], self.upstream):
+            item["name"], item["highest"] = table.name, table.highest
         return data
 
 
@@ -145,6 +155,7 @@ def build(
     events: list[HistoryRow],
     app_schema_present: bool,
     database: str,
+    data_schema: str = "lokstra_auth",
 ) -> SchemaStatus:
     recorded = _recorded(events)
     highest = max(applied, default=None)
@@ -154,7 +165,12 @@ def build(
         for version in versions
     ]
     baseline = next((m.version for m in migrations if m.state is State.BASELINE), None)
-    overall, headline = _overall(migrations, bool(applied), app_schema_present, highest, baseline)
+    if tracking.legacy is not None and not applied:
+        overall, headline = Overall.RELOCATE, (
+            f"the console's history is in upstream's {tracking.legacy.schema}.schema_migrations "
+            f"(versions {', '.join(str(v) for v in tracking.legacy.versions)}): run `migrate relocate`")
+    else:
+        overall, headline = _overall(migrations, bool(applied), app_schema_present, highest, baseline, data_schema)
     return SchemaStatus(
         database=database,
         source=source.location,
@@ -162,7 +178,10 @@ def build(
         headline=headline,
         migrations=migrations,
         tracking_table=tracking.table if tracking.exists else None,
-        tracking_found=[f"{schema}.schema_migrations" for schema in tracking.found],
+        tracking_found=[table.name for table in tracking.upstream],
+        upstream=tracking.upstream,
+        legacy=tracking.legacy,
+        data_schema=data_schema,
         warnings=tracking.warnings() + [f"ignored {name}: not a NNN_name.up|down.sql file" for name in source.ignored],
         current_version=highest,
         baseline_version=baseline,
@@ -181,17 +200,17 @@ def _one(version: int, migration: Migration | None, row: AppliedRow | None, reco
     )
     if row is not None:
         status.applied_at = row.applied_at
-        status.recorded_checksum = recorded.checksum
+        status.recorded_checksum = recorded.checksum or row.checksum
         if recorded.origin:
             status.applied_by = _who(recorded.origin)
             status.duration_ms = recorded.origin.duration_ms
         if migration is None:
             status.state = State.MISSING
             status.note = "applied, but its file is not in this source"
-        elif recorded.checksum is None:
+        elif status.recorded_checksum is None:
             status.state = State.APPLIED
             status.note = "applied outside the console: no checksum recorded"
-        elif recorded.checksum != migration.checksum:
+        elif status.recorded_checksum != migration.checksum:
             status.state = State.CHANGED
             status.note = "the file differs from the one applied"
         elif recorded.origin and recorded.origin.event == "baseline" and not recorded.accepted:
@@ -213,13 +232,14 @@ def _one(version: int, migration: Migration | None, row: AppliedRow | None, reco
 
 
 def _overall(migrations: list[MigrationStatus], tracked: bool, app_schema_present: bool,
-             highest: int | None, baseline: int | None) -> tuple[Overall, str]:
+             highest: int | None, baseline: int | None, data_schema: str) -> tuple[Overall, str]:
     suffix = f" (adopted baseline {baseline:03d})" if baseline is not None else ""
     drift = [m for m in migrations if m.state in DRIFT_STATES or (m.state is State.FAILED and m.out_of_order)]
     failed = [m for m in migrations if m.state is State.FAILED]
     pending = [m for m in migrations if not m.is_applied]
     if not tracked and app_schema_present:
-        return Overall.UNTRACKED, "not tracked: lokstra_auth exists but no migration is recorded; run `migrate adopt`"
+        return Overall.UNTRACKED, (f"not tracked: {data_schema} has lokstra's tables but the console has recorded "
+                                   "no migration; run `migrate adopt`")
     if drift:
         counts: dict[str, list[str]] = {}
         for m in drift:

@@ -16,7 +16,7 @@ from typing import Any
 
 from stores.memory.engine import MemoryEngine
 from stores.models import APP_TYPES, BRANCH_TYPES
-from stores.tables import ALL_TABLES, APP_KEYS, APPS, BRANCHES, TENANTS, USER_APPS, USERS, TableSpec
+from stores.tables import ALL_TABLES, APP_KEYS, APPS, BRANCHES, DEFAULT_DATA_SCHEMA, TENANTS, USER_APPS, USERS, TableSpec
 
 EPOCH = datetime(2026, 1, 5, 9, 0, 0)
 
@@ -143,8 +143,9 @@ def _builder(table: TableSpec) -> Callable[[Row], Any]:
     return lambda row: build(dict(zip(columns, row)))
 
 
-async def copy_to_postgres(conn: Any, spec: DemoSpec, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
-    """COPY the demo rows into an empty, migrated ``lokstra_auth`` schema in one transaction.
+async def copy_to_postgres(conn: Any, spec: DemoSpec, progress: Callable[[str, int], None] | None = None,
+                           schema: str = DEFAULT_DATA_SCHEMA) -> dict[str, int]:
+    """COPY the demo rows into lokstra's empty, migrated tables in ``schema``, in one transaction.
 
     ``conn`` is an asyncpg connection with the jsonb codec set (``stores.postgres.engine.init_connection``).
     """
@@ -157,13 +158,13 @@ async def copy_to_postgres(conn: Any, spec: DemoSpec, progress: Callable[[str, i
             for row in rows[table.name]:
                 batch.append(row)
                 if len(batch) >= 50_000:
-                    await conn.copy_records_to_table(table.name, records=batch, columns=list(table.columns), schema_name="lokstra_auth")
+                    await conn.copy_records_to_table(table.name, records=batch, columns=list(table.columns), schema_name=schema)
                     total += len(batch)
                     batch.clear()
                     if progress:
                         progress(table.name, total)
             if batch:
-                await conn.copy_records_to_table(table.name, records=batch, columns=list(table.columns), schema_name="lokstra_auth")
+                await conn.copy_records_to_table(table.name, records=batch, columns=list(table.columns), schema_name=schema)
                 total += len(batch)
             counts[table.name] = total
             if progress:
@@ -174,7 +175,10 @@ async def copy_to_postgres(conn: Any, spec: DemoSpec, progress: Callable[[str, i
 LOCK_TIMEOUT = "10s"
 """How long to wait for other sessions' locks on the six tables before giving up."""
 
-TABLE_LIST = ", ".join(spec.qualified for spec in ALL_TABLES)
+
+
+def table_list(schema: str) -> str:
+    return ", ".join(spec.relation(schema) for spec in ALL_TABLES)
 
 
 class NotEmpty(Exception):
@@ -182,36 +186,38 @@ class NotEmpty(Exception):
 
     def __init__(self, tables: list[str]) -> None:
         self.tables = tables
-        super().__init__(f"lokstra_auth already has rows in {', '.join(tables)}")
+        super().__init__(f"lokstra's tables already hold rows in {', '.join(tables)}")
 
 
-async def occupied_tables(conn: Any) -> list[str]:
-    """The lokstra_auth tables that hold at least one row."""
+async def occupied_tables(conn: Any, schema: str = DEFAULT_DATA_SCHEMA) -> list[str]:
+    """lokstra's tables (in ``schema``) that hold at least one row."""
     found = []
     for spec in ALL_TABLES:
-        if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {spec.qualified})"):
+        if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {spec.relation(schema)})"):
             found.append(spec.name)
     return found
 
 
 async def write_demo(conn: Any, spec: DemoSpec, *, replace: bool = False,
-                     progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
-    """COPY ``spec``'s rows into the migrated ``lokstra_auth`` tables of ``conn`` (which has the
+                     progress: Callable[[str, int], None] | None = None,
+                     schema: str = DEFAULT_DATA_SCHEMA) -> dict[str, int]:
+    """COPY ``spec``'s rows into lokstra's migrated tables in ``schema`` of ``conn`` (which has the
     jsonb codec of ``init_connection``) in one transaction, then ANALYZE them.
 
     Raises ``NotEmpty`` when a table has rows and not ``replace``; with ``replace`` the six
     tables are truncated in the same transaction, so a failure leaves the old rows in place.
     The tables are locked against writers first, so nobody adds rows between the check and the copy.
     """
+    tables = table_list(schema)
     async with conn.transaction():
         await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         if replace:
-            await conn.execute(f"TRUNCATE {TABLE_LIST}")
+            await conn.execute(f"TRUNCATE {tables}")
         else:
-            await conn.execute(f"LOCK TABLE {TABLE_LIST} IN SHARE ROW EXCLUSIVE MODE")
-            occupied = await occupied_tables(conn)
+            await conn.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
+            occupied = await occupied_tables(conn, schema)
             if occupied:
                 raise NotEmpty(occupied)
-        counts = await copy_to_postgres(conn, spec, progress)  # a savepoint inside our transaction
-    await conn.execute(f"ANALYZE {TABLE_LIST}")
+        counts = await copy_to_postgres(conn, spec, progress, schema)  # a savepoint inside our transaction
+    await conn.execute(f"ANALYZE {tables}")
     return counts

@@ -10,6 +10,7 @@ Passwords are ``SecretStr``: they never appear in ``repr``, logs or error messag
 from __future__ import annotations
 
 import getpass
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -17,10 +18,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from stores.tables import DEFAULT_DATA_SCHEMA
+
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
 SSL_MODES: tuple[str, ...] = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 APPLICATION_NAME = "lokstra-console"
+SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+"""A schema name as an unquoted identifier (what upstream's ``search_path`` setting takes)."""
 
 
 def _env(*names: str) -> AliasChoices:
@@ -65,6 +70,18 @@ class Settings(BaseSettings):
     statement_cache_size: int = Field(100, ge=0, validation_alias=_env("DB_STATEMENT_CACHE_SIZE", "statement_cache_size"),
                                       description="0 for PgBouncer in transaction mode")
     read_only: bool = Field(False, validation_alias=_env("LOKSTRA_READ_ONLY", "read_only"))
+    auth_schema: str = Field(DEFAULT_DATA_SCHEMA, validation_alias=_env("DB_AUTH_SCHEMA", "auth_schema"),
+                             description="the schema of lokstra-auth's tables (upstream's DB_AUTH_SCHEMA)")
+
+    @field_validator("auth_schema", mode="before")
+    @classmethod
+    def _schema_name(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return DEFAULT_DATA_SCHEMA
+        if not isinstance(value, str) or not SCHEMA_NAME.fullmatch(value):
+            raise ValueError("must be a schema name: letters, digits and _, starting with a letter or _, "
+                             "at most 63 characters")
+        return value
 
     @field_validator("db_ssl_mode", "pg_ssl_mode", mode="before")
     @classmethod
@@ -106,6 +123,7 @@ class Settings(BaseSettings):
             command_timeout=self.command_timeout,
             statement_cache_size=self.statement_cache_size,
             read_only=self.read_only,
+            schema=self.auth_schema,
         )
 
 
@@ -156,6 +174,8 @@ class ConnectionTarget:
     command_timeout: float = 30.0
     statement_cache_size: int = 100
     read_only: bool = False
+    schema: str = DEFAULT_DATA_SCHEMA
+    """Where lokstra's tables are (``DB_AUTH_SCHEMA``); not a connection parameter."""
 
     def display(self) -> str:
         """``user@host:port/db``: safe to show on screen and in logs."""

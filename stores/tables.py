@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 
 from stores.models import App, AppKey, Branch, Record, Tenant, User, UserApp
 
-SCHEMA = "lokstra_auth"
+DEFAULT_DATA_SCHEMA = "lokstra_auth"
+"""Where lokstra-auth keeps its tables unless ``DB_AUTH_SCHEMA`` says otherwise (upstream's
+pool setting ``schema: ${DB_AUTH_SCHEMA:lokstra_auth}``; its deployment example uses
+``lokstra_core``)."""
+
+
+def quote_ident(name: str) -> str:
+    """A SQL identifier, quoted (schema names come from settings, so always quote them)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -52,15 +60,20 @@ class TableSpec:
     orders: tuple[OrderIndex, ...] = ()
     touch_column: str | None = "updated_at"
     created_column: str | None = "created_at"
-    schema: str = SCHEMA
+    schema: str | None = None
+    """A fixed schema (the console's own tables), or None: the configured data schema."""
     columns: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", tuple(self.model.model_fields))
 
-    @property
-    def qualified(self) -> str:
-        return f"{self.schema}.{self.name}"
+    def schema_in(self, data_schema: str) -> str:
+        """The schema the table lives in when lokstra's tables are in ``data_schema``."""
+        return self.schema or data_schema
+
+    def relation(self, data_schema: str) -> str:
+        """The table's quoted, schema-qualified name when lokstra's tables are in ``data_schema``."""
+        return f"{quote_ident(self.schema or data_schema)}.{quote_ident(self.name)}"
 
     @property
     def key_columns(self) -> tuple[str, ...]:

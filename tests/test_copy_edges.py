@@ -149,7 +149,7 @@ async def postgres_contents(dsn: str) -> dict[str, dict[tuple, dict]]:
         await init_connection(conn)
         found: dict[str, dict[tuple, dict]] = {}
         for spec in ALL_TABLES:
-            records = await conn.fetch(f"SELECT {', '.join(chr(34) + c + chr(34) for c in spec.columns)} FROM {spec.qualified}")
+            records = await conn.fetch(f"SELECT {', '.join(chr(34) + c + chr(34) for c in spec.columns)} FROM {spec.relation('lokstra_auth')}")
             found[spec.name] = {tuple(r[c] for c in spec.key_columns): dict(zip(spec.columns, r)) for r in records}
         return found
     finally:
@@ -212,8 +212,8 @@ async def test_sql_and_python_give_the_same_text_and_hash_for_every_edge_row(pg,
         for spec in ALL_TABLES:
             keys = ", ".join(f'"{c}"' for c in spec.key_columns)
             sql_text = {tuple(r[:-1]): r[-1] for r in
-                        await conn.fetch(f"SELECT {keys}, {postgres_row_text(spec)} FROM {spec.qualified}")}
-            sql_hash = {tuple(r[:-1]): r[-1] for r in await conn.fetch(postgres_keyed_sql(spec))}
+                        await conn.fetch(f"SELECT {keys}, {postgres_row_text(spec)} FROM {spec.relation('lokstra_auth')}")}
+            sql_hash = {tuple(r[:-1]): r[-1] for r in await conn.fetch(postgres_keyed_sql(spec, "lokstra_auth"))}
             encoder = RowEncoder(column_kinds(spec))
             snapshot = MemorySnapshot(source)
             python_rows = [row async for batch in snapshot.batches(spec, 100) for row in batch]

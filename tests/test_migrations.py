@@ -8,13 +8,14 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from migrations import AdoptionOutcome, MigrationRunner, Outcome, Overall, Progress, State
+from migrations import AdoptionOutcome, MigrationRunner, Outcome, Overall, Progress, RelocationOutcome, State
 from migrations.lock import lock_key
 from tests.support.waits import eventually
 from tests.support.migrations_helpers import (
     SQL_DIR,
     build_like_db_schema_sql,
     catalog_of,
+    console_rows,
     copy_migrations,
     execute,
     fetch,
@@ -38,7 +39,7 @@ def runner(dsn: str, source: Path | None = None, **options: float) -> MigrationR
 
 # ----- apply and track -------------------------------------------------------------------
 
-async def test_fresh_apply_records_lokstra_rows_and_history_then_reapply_is_a_no_op(fresh_db: str) -> None:
+async def test_fresh_apply_records_the_consoles_rows_and_history_then_reapply_is_a_no_op(fresh_db: str) -> None:
     before = await runner(fresh_db).status()
     assert before.overall is Overall.NOT_INITIALISED
     assert [(m.version, m.state) for m in before.migrations] == [(v, State.PENDING) for v, _ in PACKAGED]
@@ -49,49 +50,98 @@ async def test_fresh_apply_records_lokstra_rows_and_history_then_reapply_is_a_no
     assert [(s.version, s.success) for s in result.steps] == [(v, True) for v, _ in PACKAGED]
     assert [e.kind for e in events] == ["started", "finished"] * len(PACKAGED)
     assert result.status.overall is Overall.CURRENT
+    assert result.status.tracking_table == "lokstra_console.migrations"
 
-    assert await lokstra_rows(fresh_db) == PACKAGED
-    assert await fetchval(fresh_db, "SELECT count(*) FROM lokstra_core.schema_migrations WHERE applied_at IS NULL") == 0
+    assert await console_rows(fresh_db) == PACKAGED
+    checksums = [row["checksum"] for row in await fetch(fresh_db, "SELECT checksum FROM lokstra_console.migrations ORDER BY version")]
+    assert checksums == [file_sha256(p) for p in sorted(SQL_DIR.glob("*.up.sql"))]
     history = await history_rows(fresh_db)
     assert [(h["version"], h["event"], h["success"]) for h in history] == [(v, "apply", True) for v, _ in PACKAGED]
-    assert [h["checksum"] for h in history] == [file_sha256(p) for p in sorted(SQL_DIR.glob("*.up.sql"))]
+    assert [h["checksum"] for h in history] == checksums
     assert {h["db_role"] for h in history} == {await fetchval(fresh_db, "SELECT current_user")}
     tables = await fetch(fresh_db, "SELECT tablename FROM pg_tables WHERE schemaname = 'lokstra_auth'")
     assert {t["tablename"] for t in tables} == APP_TABLES
+    # lokstra's own version space is not the console's: nothing is written there.
+    assert not await schema_exists(fresh_db, "lokstra_core")
 
     again = await runner(fresh_db).up()
     assert again.outcome is Outcome.NOTHING_TO_DO and again.steps == []
     assert len(await history_rows(fresh_db)) == len(history)
 
 
-async def test_tracking_table_is_the_one_lokstra_creates_and_reads(fresh_db: str) -> None:
-    await runner(fresh_db).up()
-    columns = await fetch(fresh_db, """
-        SELECT column_name, data_type, column_default FROM information_schema.columns
-        WHERE table_schema = 'lokstra_core' AND table_name = 'schema_migrations' ORDER BY ordinal_position""")
-    assert [tuple(c) for c in columns] == [
-        ("version", "integer", None),
-        ("applied_at", "timestamp without time zone", "CURRENT_TIMESTAMP"),
-        ("description", "text", None),
-    ]
-    # What lokstra's runner asks before applying anything.
-    assert await fetchval(fresh_db, "SELECT COALESCE(MAX(version), 0) FROM lokstra_core.schema_migrations") == PACKAGED[-1][0]
+UPSTREAM_TRACKING = """
+    CREATE SCHEMA IF NOT EXISTS lokstra_core;
+    CREATE TABLE IF NOT EXISTS lokstra_core.schema_migrations (version INTEGER PRIMARY KEY,
+        applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, description TEXT);"""
+"""What lokstra's runner creates (primadi/lokstra lokstra_init/migration_runner/lokstra_core.sql L1-L9)."""
 
 
-async def test_migrations_applied_by_lokstras_runner_count_as_applied(fresh_db: str) -> None:
-    # lokstra's runner: its table, the SQL, its row; no console history.
-    await build_like_db_schema_sql(fresh_db)
-    await execute(fresh_db, """
-        CREATE SCHEMA lokstra_core;
-        CREATE TABLE lokstra_core.schema_migrations (version INTEGER PRIMARY KEY,
-            applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, description TEXT);
-        INSERT INTO lokstra_core.schema_migrations (version, description) VALUES (1, 'lokstra_auth_schema');""")
-    status = await runner(fresh_db).status()
-    assert status.get(1).state is State.APPLIED and "no checksum recorded" in status.get(1).note
-    assert status.get(2).state is State.PENDING and status.overall is Overall.PENDING
+async def upstream_pending(dsn: str, upstream_versions: list[int]) -> list[int]:
+    """lokstra's rule, replayed: its runner reads ``SELECT COALESCE(MAX(version), 0) FROM
+    lokstra_core.schema_migrations`` and applies only its files with a higher version
+    (primadi/lokstra@a07c9676 lokstra_init/migration_runner/migration.go L336-L370, MAX at L375)."""
+    highest = await fetchval(dsn, "SELECT COALESCE(MAX(version), 0) FROM lokstra_core.schema_migrations")
+    return [version for version in upstream_versions if version > highest]
+
+
+@pytest.mark.parametrize("upstream_applied", [[], [1]])
+async def test_upstreams_pending_migrations_stay_pending_after_the_consoles_up(
+        fresh_db: str, upstream_applied: list[int]) -> None:
+    """lokstra-auth's runner has recorded nothing yet (its table exists, empty) or its own
+    ``001_auth`` (cmd/lokstra-auth/migrations/lokstra_auth/001_auth.up.sql → (1, 'auth')), and
+    has more files to apply (1 and 2, or 2). The console's own migrations must not move
+    upstream's MAX(version): consoles that wrote 1, 2, 3 there hid upstream's 001-003 forever."""
+    await execute(fresh_db, UPSTREAM_TRACKING + "".join(
+        f"INSERT INTO lokstra_core.schema_migrations (version, description) VALUES ({v}, 'auth');" for v in upstream_applied))
+    upstream_files = [1, 2]
+    before = await upstream_pending(fresh_db, upstream_files)
 
     result = await runner(fresh_db).up()
-    assert [s.version for s in result.steps] == [v for v, _ in PACKAGED[1:]] and result.status.overall is Overall.CURRENT
+    assert result.outcome is Outcome.DONE and result.status.overall is Overall.CURRENT
+    assert await upstream_pending(fresh_db, upstream_files) == before == [v for v in upstream_files if v not in upstream_applied]
+    assert await lokstra_rows(fresh_db) == [(v, "auth") for v in upstream_applied]
+    # ... and the status shows upstream's table as upstream's.
+    shown = result.status.upstream
+    assert [(t.name, t.highest, t.read_by) for t in shown] == [
+        ("lokstra_core.schema_migrations", max(upstream_applied, default=0), "current runner")]
+
+
+async def test_upstreams_version_1_is_not_taken_for_the_consoles_001(fresh_db: str) -> None:
+    """lokstra's runner records (1, 'auth') for its ``001_auth.up.sql``. Earlier consoles took
+    any row 1 as their own 001, so ``down 1`` would have run the console's down file against
+    upstream's schema. Now the row is shown as upstream's and nothing of the console's is applied."""
+    await build_like_db_schema_sql(fresh_db)
+    await execute(fresh_db, UPSTREAM_TRACKING + "INSERT INTO lokstra_core.schema_migrations (version, description) VALUES (1, 'auth');")
+    status = await runner(fresh_db).status()
+    assert status.overall is Overall.UNTRACKED and not any(m.is_applied for m in status.migrations)
+    assert "lokstra_core.schema_migrations (current runner): 1 auth" in status.upstream[0].describe()
+    down = await runner(fresh_db).down(1)
+    assert down.outcome is Outcome.NOTHING_TO_DO
+    assert await lokstra_rows(fresh_db) == [(1, "auth")]
+    assert set((await catalog_of(fresh_db)).tables) == APP_TABLES
+
+
+async def test_the_data_schema_can_be_lokstra_core(fresh_db: str) -> None:
+    """Upstream's deployment example keeps its data tables in lokstra_core, beside the runner's
+    own tables (examples/01_deployment/migrations/01_lokstra_auth/001_auth_core.up.sql L8-L10,
+    lokstra_init/migration_runner/lokstra_core.sql): the console migrates, adopts and reads
+    there when DB_AUTH_SCHEMA says so, and leaves the runner's tables alone."""
+    await execute(fresh_db, UPSTREAM_TRACKING + "INSERT INTO lokstra_core.schema_migrations (version, description) VALUES (1, 'auth_core');")
+    core = MigrationRunner.from_dsn(fresh_db, data_schema="lokstra_core")
+    result = await core.up()
+    assert result.outcome is Outcome.DONE, result.reasons
+    tables = {t["tablename"] for t in await fetch(fresh_db, "SELECT tablename FROM pg_tables WHERE schemaname = 'lokstra_core'")}
+    assert tables == APP_TABLES | {"schema_migrations"}
+    assert not await schema_exists(fresh_db, "lokstra_auth")
+    assert await lokstra_rows(fresh_db) == [(1, "auth_core")]
+    assert (await core.status()).overall is Overall.CURRENT
+
+    # Reverted down to nothing and adopted back: the runner's table is not a difference.
+    await core.down(2)
+    await execute(fresh_db, "DELETE FROM lokstra_console.migrations")
+    assert (await core.status()).overall is Overall.UNTRACKED
+    report = await core.adopt(record=True)
+    assert report.outcome is AdoptionOutcome.RECORDED, [str(d) for d in report.differences]
 
 
 # ----- drift -----------------------------------------------------------------------------
@@ -117,7 +167,7 @@ async def test_changed_file_is_reported_and_blocks_up_until_accepted(fresh_db: s
     refused = await runner(fresh_db, source).up()
     assert refused.outcome is Outcome.REFUSED
     assert len(refused.reasons) == 1 and refused.reasons[0].startswith("002_keyset_indexes changed")
-    assert await lokstra_rows(fresh_db) == PACKAGED[:2]
+    assert await console_rows(fresh_db) == PACKAGED[:2]
 
     accepted = await runner(fresh_db, source).up(accept=True)
     assert accepted.outcome is Outcome.DONE and accepted.accepted == [2]
@@ -162,7 +212,7 @@ async def test_a_held_lock_makes_the_runner_wait_then_name_the_holder(fresh_db: 
         assert result.lock_holder.application_name == "someone-else"
         assert f"pid {holder.get_server_pid()} (someone-else" in result.reasons[0]
         assert [e.kind for e in events] == ["waiting_for_lock"] and events[0].holder.pid == holder.get_server_pid()
-        assert not await schema_exists(fresh_db, "lokstra_core")
+        assert not await schema_exists(fresh_db, "lokstra_console")
 
         # Released while the runner waits: it goes ahead.
         waiting = asyncio.Event()
@@ -232,7 +282,7 @@ async def test_a_migration_failing_half_way_leaves_the_schema_as_it_was(fresh_db
     assert failed.version == 3 and failed.sqlstate == "42P01" and failed.error_line == 3
     assert 'relation "lokstra_auth.no_such_table" does not exist' in failed.error
     assert await catalog_of(fresh_db) == before
-    assert [v for v, _ in await lokstra_rows(fresh_db)] == [1, 2]
+    assert [v for v, _ in await console_rows(fresh_db)] == [1, 2]
 
     fail = (await history_rows(fresh_db))[-1]
     assert (fail["version"], fail["event"], fail["success"]) == (3, "fail", False)
@@ -257,8 +307,8 @@ async def test_up_down_up_leaves_an_identical_catalog(fresh_db: str) -> None:
 
     one = await runner(fresh_db).down(1)
     assert one.outcome is Outcome.DONE and [s.version for s in one.steps] == [PACKAGED[-1][0]]
-    assert not await schema_exists(fresh_db, "lokstra_console")  # 003: the empty audit trail goes
-    assert await lokstra_rows(fresh_db) == PACKAGED[:-1]
+    assert not await fetchval(fresh_db, "SELECT to_regclass('lokstra_console.audit_log') IS NOT NULL")  # 003 reverted
+    assert await console_rows(fresh_db) == PACKAGED[:-1]
     two = await runner(fresh_db).down(1)
     assert two.outcome is Outcome.DONE and [s.version for s in two.steps] == [2]
     assert "idx_tenants_name_c" not in (await catalog_of(fresh_db)).tables["tenants"].indexes
@@ -266,7 +316,7 @@ async def test_up_down_up_leaves_an_identical_catalog(fresh_db: str) -> None:
     rest = await runner(fresh_db).down(len(PACKAGED) - 2)
     assert rest.outcome is Outcome.DONE
     assert (await catalog_of(fresh_db)).empty and not await schema_exists(fresh_db, "lokstra_auth")
-    assert await lokstra_rows(fresh_db) == []
+    assert await console_rows(fresh_db) == []
     reverts = [h["version"] for h in await history_rows(fresh_db) if h["event"] == "revert"]
     assert reverts == [v for v, _ in reversed(PACKAGED)]
 
@@ -284,7 +334,7 @@ async def test_down_refuses_an_irreversible_migration(fresh_db: str, tmp_path: P
     result = await runner(fresh_db, source).down(2)
     assert result.outcome is Outcome.REFUSED and result.steps == []
     assert result.reasons == ["003_drop_domain is irreversible (-- lokstra:irreversible): it has no .down.sql"]
-    assert [v for v, _ in await lokstra_rows(fresh_db)] == [1, 2, 3]
+    assert [v for v, _ in await console_rows(fresh_db)] == [1, 2, 3]
 
 
 # ----- dry run ---------------------------------------------------------------------------
@@ -297,7 +347,7 @@ async def test_dry_run_applies_and_rolls_everything_back(fresh_db: str, tmp_path
     assert statements[0].startswith("SET LOCAL search_path")
     assert any(s.startswith("CREATE TABLE lokstra_auth.tenants") for s in statements)
     assert not await schema_exists(fresh_db, "lokstra_auth")
-    assert not await schema_exists(fresh_db, "lokstra_core")
+    assert not await schema_exists(fresh_db, "lokstra_console")
     assert (await runner(fresh_db).status()).overall is Overall.NOT_INITIALISED
 
     # 001's SET LOCAL search_path must not reach 003 in a dry run any more than in a real one.
@@ -312,7 +362,7 @@ async def test_dry_run_applies_and_rolls_everything_back(fresh_db: str, tmp_path
     failing = await runner(fresh_db, source).up(dry_run=True)
     assert failing.outcome is Outcome.FAILED and failing.failed_step.version == 4
     assert "division by zero" in failing.failed_step.error
-    assert not await schema_exists(fresh_db, "lokstra_core")  # no history row either
+    assert not await schema_exists(fresh_db, "lokstra_console")  # no history row either
 
 
 # ----- adoption --------------------------------------------------------------------------
@@ -326,13 +376,13 @@ async def test_adopting_a_database_built_with_db_schema_sql(fresh_db: str) -> No
 
     report = await runner(fresh_db).adopt()
     assert report.outcome is AdoptionOutcome.MATCHES and report.differences == []
-    assert not await schema_exists(fresh_db, "lokstra_core")
+    assert not await schema_exists(fresh_db, "lokstra_console")
     leftovers = await fetch(fresh_db, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'lokstra_adopt%'")
     assert leftovers == []
 
     recorded = await runner(fresh_db).adopt(record=True)
     assert recorded.outcome is AdoptionOutcome.RECORDED
-    assert await lokstra_rows(fresh_db) == PACKAGED[:1]
+    assert await console_rows(fresh_db) == PACKAGED[:1]
     history = await history_rows(fresh_db)
     assert [(h["version"], h["event"], h["checksum"]) for h in history] == [
         (1, "baseline", file_sha256(SQL_DIR / "001_lokstra_auth_schema.up.sql"))
@@ -396,54 +446,91 @@ async def test_adoption_is_refused_with_each_difference_listed(fresh_db: str) ->
         "tenants: column domain type is character varying(100), expected character varying(255)",
         "users: index idx_users_email is missing (CREATE INDEX idx_users_email ON users USING btree (tenant_id, email))",
     ]
-    assert not await schema_exists(fresh_db, "lokstra_core")
+    assert not await schema_exists(fresh_db, "lokstra_console")
 
 
 async def test_adopt_on_an_empty_database_has_nothing_to_adopt(fresh_db: str) -> None:
     report = await runner(fresh_db).adopt(record=True)
     assert report.outcome is AdoptionOutcome.NOTHING_TO_ADOPT
-    assert not await schema_exists(fresh_db, "lokstra_core")
+    assert not await schema_exists(fresh_db, "lokstra_console")
 
 
-# ----- where the tracking table is -------------------------------------------------------
+# ----- lokstra's tracking tables, and the console's rows an older console left there ---------
 
 LOKSTRA_DDL = """CREATE TABLE {schema}.schema_migrations (version INTEGER PRIMARY KEY,
     applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, description TEXT);"""
 
+OLD_CONSOLE_HISTORY = """CREATE TABLE {schema}.console_migration_history (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, version integer NOT NULL, description text NOT NULL,
+    event text NOT NULL, direction text NOT NULL, checksum text, db_role text NOT NULL, os_user text,
+    client_host text, started_at timestamptz NOT NULL, duration_ms integer, success boolean NOT NULL,
+    error text, note text);"""
 
-async def test_a_tracking_table_in_public_is_found_used_and_reported(fresh_db: str) -> None:
-    await build_like_db_schema_sql(fresh_db)
-    await execute(fresh_db, LOKSTRA_DDL.format(schema="public")
-                  + "INSERT INTO public.schema_migrations (version, description) VALUES (1, 'lokstra_auth_schema');")
+
+async def build_like_an_older_console(dsn: str, schema: str = "lokstra_core") -> None:
+    """What consoles before the relocation left: every packaged migration applied, its row in
+    lokstra's ``schema_migrations`` and its history in ``console_migration_history`` beside it."""
+    create = "CREATE SCHEMA IF NOT EXISTS lokstra_core;" if schema == "lokstra_core" else ""
+    await execute(dsn, create + LOKSTRA_DDL.format(schema=schema) + OLD_CONSOLE_HISTORY.format(schema=schema))
+    for path in sorted(SQL_DIR.glob("*.up.sql")):
+        version, description = int(path.name[:3]), path.name[4:].removesuffix(".up.sql")
+        await execute(dsn, path.read_text())
+        await execute(dsn, f"""
+            INSERT INTO {schema}.schema_migrations (version, description) VALUES ({version}, '{description}');
+            INSERT INTO {schema}.console_migration_history (version, description, event, direction, checksum, db_role,
+                os_user, client_host, started_at, duration_ms, success)
+            VALUES ({version}, '{description}', 'apply', 'up', '{file_sha256(path)}', current_user, 'ops', 'box',
+                now(), 5, true);""")
+
+
+@pytest.mark.parametrize("schema", ["lokstra_core", "public"])
+async def test_an_older_consoles_rows_are_recognised_and_relocated_on_purpose(fresh_db: str, schema: str) -> None:
+    await build_like_an_older_console(fresh_db, schema)
+    await execute(fresh_db, f"INSERT INTO {schema}.schema_migrations (version, description) VALUES (7, 'auth_extra');")
     status = await runner(fresh_db).status()
-    assert status.tracking_table == "public.schema_migrations" and status.warnings == []
-    assert status.get(1).state is State.APPLIED and status.overall is Overall.PENDING
+    assert status.overall is Overall.RELOCATE and "migrate relocate" in status.headline
+    assert status.legacy is not None and status.legacy.versions == [v for v, _ in PACKAGED]
+    refused = await runner(fresh_db).up()
+    assert refused.outcome is Outcome.REFUSED and "migrate relocate" in refused.reasons[0]
+    assert (await runner(fresh_db).adopt(record=True)).outcome is AdoptionOutcome.ALREADY_TRACKED
 
-    await runner(fresh_db).up()
-    assert await lokstra_rows(fresh_db, "public") == PACKAGED
-    assert not await schema_exists(fresh_db, "lokstra_core")
-    assert [h["version"] for h in await history_rows(fresh_db, "public")] == [v for v, _ in PACKAGED[1:]]
+    plan = await runner(fresh_db).relocate()
+    assert plan.outcome is RelocationOutcome.PLANNED and "nothing was written" in plan.message
+    assert plan.upstream_highest_before == 7 and plan.upstream_highest_after == 7
+    assert not await fetchval(fresh_db, "SELECT to_regclass('lokstra_console.migrations') IS NOT NULL")
 
-    # A newer lokstra created an empty lokstra_core table: the rows in public still tell the truth.
-    await execute(fresh_db, "CREATE SCHEMA lokstra_core;" + LOKSTRA_DDL.format(schema="lokstra_core"))
-    both = await runner(fresh_db).status()
-    assert both.tracking_found == ["lokstra_core.schema_migrations", "public.schema_migrations"]
-    assert both.tracking_table == "public.schema_migrations" and both.overall is Overall.CURRENT
-    assert len(both.warnings) == 1 and "two lokstra tracking tables exist, using public" in both.warnings[0]
-    assert "public.schema_migrations has versions 1, 2" in both.warnings[0]
+    done = await runner(fresh_db).relocate(record=True)
+    assert done.outcome is RelocationOutcome.RELOCATED, done.message
+    assert await console_rows(fresh_db) == PACKAGED
+    assert await lokstra_rows(fresh_db, schema) == [(7, "auth_extra")]  # upstream's own row stays
+    assert not await fetchval(fresh_db, f"SELECT to_regclass('{schema}.console_migration_history') IS NOT NULL")
+    events = [(h["version"], h["event"]) for h in await history_rows(fresh_db)]
+    assert events == [(v, "apply") for v, _ in PACKAGED] + [(v, "relocate") for v, _ in PACKAGED]
+    after = await runner(fresh_db).status()
+    assert after.overall is Overall.CURRENT and all(m.state is State.APPLIED for m in after.migrations)
+    assert after.legacy is None
+    assert (await runner(fresh_db).relocate(record=True)).outcome is RelocationOutcome.NOTHING_TO_DO
 
-    await execute(fresh_db, "INSERT INTO lokstra_core.schema_migrations (version, description) VALUES (1, 'x');")
-    core = await runner(fresh_db).status()
-    assert core.tracking_table == "lokstra_core.schema_migrations" and core.get(2).state is State.PENDING
+
+async def test_relocation_hands_upstreams_version_space_back(fresh_db: str) -> None:
+    """After relocation lokstra's runner sees MAX(version) without the console's 1-3, so its own
+    001_auth is pending again by its rule (the report says so)."""
+    await build_like_an_older_console(fresh_db)
+    assert await upstream_pending(fresh_db, [1, 2]) == []  # hidden by the console's rows 1-3
+    done = await runner(fresh_db).relocate(record=True)
+    assert done.upstream_highest_before == 3 and done.upstream_highest_after == 0
+    assert "apply its own migrations above 0" in done.message
+    assert await upstream_pending(fresh_db, [1, 2]) == [1, 2]
 
 
 async def test_another_tools_schema_migrations_in_public_is_ignored(fresh_db: str) -> None:
     await execute(fresh_db, "CREATE TABLE public.schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL);"
                             "INSERT INTO public.schema_migrations VALUES (7, false);")
     status = await runner(fresh_db).status()
-    assert status.tracking_table is None and status.overall is Overall.NOT_INITIALISED
+    assert status.overall is Overall.NOT_INITIALISED
     assert status.warnings == ["public.schema_migrations is not lokstra's tracking table "
                                "(no integer version, description and applied_at columns); ignored"]
+    assert status.upstream == []
 
 
 async def test_reverting_the_audit_trail_is_refused_while_it_holds_records(fresh_db: str) -> None:

@@ -19,7 +19,7 @@ from tests.support.migrations_helpers import (
     SQL_DIR,
     build_like_db_schema_sql,
     execute,
-    lokstra_rows,
+    console_rows,
     schema_exists,
 )
 
@@ -95,11 +95,11 @@ def test_down_needs_yes_when_not_interactive(fresh_db: str, capsys: pytest.Captu
     assert cli(capsys, "up", "--dsn", fresh_db)[0] == 0
     code, out, err = cli(capsys, "down", "--dsn", fresh_db)
     assert code == 2 and "--yes" in err and f"{VERSIONS[-1]:03d}_" in out
-    assert [v for v, _ in asyncio.run(lokstra_rows(fresh_db))] == VERSIONS
+    assert [v for v, _ in asyncio.run(console_rows(fresh_db))] == VERSIONS
 
     code, document = cli_json(capsys, "down", str(len(VERSIONS)), "--yes", "--dsn", fresh_db)
     assert code == 0 and [s["version"] for s in document["result"]["steps"]] == VERSIONS[::-1]
-    assert asyncio.run(lokstra_rows(fresh_db)) == []
+    assert asyncio.run(console_rows(fresh_db)) == []
 
 
 def test_failed_migration_exits_1_with_the_database_message(fresh_db: str, tmp_path: Path,
@@ -118,11 +118,11 @@ def test_adopt_reports_then_records_with_yes(fresh_db: str, capsys: pytest.Captu
     assert cli(capsys, "status", "--dsn", fresh_db)[0] == 1
     code, out, _ = cli(capsys, "adopt", "--dsn", fresh_db)
     assert code == 0 and "adopt --yes" in out
-    assert not asyncio.run(schema_exists(fresh_db, "lokstra_core"))
+    assert not asyncio.run(schema_exists(fresh_db, "lokstra_console"))
 
     code, document = cli_json(capsys, "adopt", "--yes", "--dsn", fresh_db)
     assert code == 0 and document["adoption"]["outcome"] == "recorded"
-    assert [v for v, _ in asyncio.run(lokstra_rows(fresh_db))] == VERSIONS[:1]
+    assert [v for v, _ in asyncio.run(console_rows(fresh_db))] == VERSIONS[:1]
 
 
 def test_adopt_lists_differences_and_exits_1(fresh_db: str, capsys: pytest.CaptureFixture[str]) -> None:

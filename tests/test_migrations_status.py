@@ -29,7 +29,7 @@ def event(version: int, kind: str, checksum: str | None, direction: str = "up", 
 
 def status_of(files: source.MigrationSet, applied: list[int], events: list[HistoryRow], app_schema: bool = True):
     rows = {v: AppliedRow(v, f"m{v}", AT) for v in applied}
-    info = TrackingInfo(schema="lokstra_core", found={"lokstra_core": applied}, history_exists=True)
+    info = TrackingInfo(exists=bool(applied), history_exists=True)
     return build(files, info, rows, events, app_schema, "db")
 
 

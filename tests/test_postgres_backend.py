@@ -117,7 +117,7 @@ async def test_user_pages_never_scan_the_table(migrated_db: str, request_: PageR
                        CASE WHEN g % 10 = 0 THEN 'suspended' ELSE 'active' END
                 FROM generate_series(1, 100000) g""")
             await conn.execute("ANALYZE lokstra_auth.users")
-        sql, args = page_sql(USERS, request_)
+        sql, args = page_sql(USERS, "lokstra_auth", request_)
         for mode in ("force_custom_plan", "force_generic_plan"):
             await conn.execute(f"SET plan_cache_mode = {mode}")
             plan = await conn.fetchval("EXPLAIN (FORMAT JSON) " + sql, *args)

@@ -163,7 +163,7 @@ class Checklist:
     async def _schema(self) -> None:
         from migrations import MigrationRunner
 
-        status = await MigrationRunner(self.target.connect).status()
+        status = await MigrationRunner(self.target.connect, data_schema=self.target.schema).status()
         if status.is_current:
             self.add("schema current", OK, status.headline)
         else:
@@ -172,19 +172,21 @@ class Checklist:
 
     async def _privileges(self, conn: asyncpg.Connection) -> None:
         wanted = facts.READ_PRIVILEGES if self.target.read_only else facts.WRITE_PRIVILEGES
-        rows = await facts.table_privileges(conn, [spec.qualified for spec in ALL_TABLES], wanted)
-        missing = [row["t"] for row in rows if not row["present"]]
-        refused = [row["t"] for row in rows if row["present"] and not row["allowed"]]
+        schema = self.target.schema
+        shown = {spec.relation(schema): f"{schema}.{spec.name}" for spec in ALL_TABLES}
+        rows = await facts.table_privileges(conn, list(shown), wanted)
+        missing = [shown[row["t"]] for row in rows if not row["present"]]
+        refused = [shown[row["t"]] for row in rows if row["present"] and not row["allowed"]]
         user = self.target.display.split("@")[0]
         if missing and len(missing) == len(rows):
-            self.add("privileges", SKIPPED, "not checked: the lokstra_auth tables do not exist yet")
+            self.add("privileges", SKIPPED, f"not checked: the tables in {schema} do not exist yet")
         elif refused:
             self.add("privileges", FAIL, f"{user} lacks {wanted} on {', '.join(refused)}",
-                     f"GRANT {wanted} ON ALL TABLES IN SCHEMA lokstra_auth TO {user}")
+                     f"GRANT {wanted} ON ALL TABLES IN SCHEMA {schema} TO {user}")
         elif missing:
             self.add("privileges", WARN, f"{', '.join(missing)} missing; {wanted} granted on the others")
         else:
-            self.add("privileges", OK, f"{user} may {wanted} on the six lokstra_auth tables")
+            self.add("privileges", OK, f"{user} may {wanted} on the six tables in {schema}")
 
     async def _standby(self, conn: asyncpg.Connection) -> None:
         if await facts.in_recovery(conn):

@@ -84,6 +84,13 @@ class Target:
     port: int = 5432
     make_settings: Callable[[], Settings] | None = field(default=None, repr=False)
 
+    @property
+    def schema(self) -> str:
+        """Where lokstra's tables are on this target (``DB_AUTH_SCHEMA``, default lokstra_auth)."""
+        from stores.tables import DEFAULT_DATA_SCHEMA
+
+        return self.make_settings().auth_schema if self.make_settings is not None else DEFAULT_DATA_SCHEMA
+
     def store_settings(self, **overrides: Any) -> Settings:
         """Settings that open this target with ``open_stores`` (``use_postgres`` on)."""
         if self.make_settings is None:

@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     spec = DemoSpec(users=args.users)
     progress = TableProgress()
     try:
-        return asyncio.run(_write(target.connect, spec, args.replace, out, progress))
+        return asyncio.run(_write(target.connect, spec, args.replace, out, progress, target.schema))
     except KeyboardInterrupt:
         progress.close()
         return out.error(EXIT_REFUSED, "interrupted", "interrupted: nothing was written (the transaction rolled back)",
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             return out.error(EXIT_UNAVAILABLE, diagnosis.cause, diagnosis.reason, diagnosis.fix)
         if isinstance(exc, asyncpg.LockNotAvailableError):
             return out.error(EXIT_REFUSED, "tables_in_use",
-                             f"other sessions hold locks on the lokstra_auth tables (waited {LOCK_TIMEOUT})",
+                             f"other sessions hold locks on the tables in {target.schema} (waited {LOCK_TIMEOUT})",
                              "Close the sessions writing to them (or the console's TUI) and retry")
         if isinstance(exc, asyncpg.PostgresError):
             return out.error(EXIT_REFUSED, "database_error", scrub(f"{exc.sqlstate}: {exc}", target.secrets),
@@ -130,13 +130,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _write(connect: Callable[[], Any], spec: DemoSpec, replace: bool, out: Output,
-                 progress: TableProgress) -> int:
+                 progress: TableProgress, schema: str) -> int:
     conn = await connect()
     try:
         await init_connection(conn)
         started = time.monotonic()
         try:
-            counts = await write_demo(conn, spec, replace=replace, progress=progress)
+            counts = await write_demo(conn, spec, replace=replace, progress=progress, schema=schema)
         except NotEmpty as exc:
             progress.close()
             return out.error(EXIT_REFUSED, "not_empty", f"{exc}: refusing to mix the demo data with it",

@@ -1,4 +1,4 @@
-"""``lokstra-console migrate status|up|down|dry-run|adopt``: the schema migrations from a shell.
+"""``lokstra-console migrate status|up|down|dry-run|adopt|relocate``: the schema migrations from a shell.
 
 Exit codes: 0 the schema is current (status, up), the dry run or revert went through, or
 the database can be adopted; 1 pending work, drift, a failed or refused migration, a held
@@ -6,7 +6,10 @@ lock, or a database that cannot be adopted; 2 usage (bad options, unusable migra
 files, a dangerous action without --yes); 3 the database cannot be reached.
 
 The connection comes from ``--dsn`` or else from the console's settings (DB_*,
-DATABASE_URL, PG*). Passwords are never printed.
+DATABASE_URL, PG*), lokstra's tables from ``DB_AUTH_SCHEMA`` (default lokstra_auth).
+The console records its migrations in ``lokstra_console.migrations``; lokstra's own
+``schema_migrations`` is shown, never written (``relocate`` removes rows an older console
+wrote there, on purpose). Passwords are never printed.
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from migrations import (
     MigrationRunner,
     Outcome,
     Progress,
+    RelocationOutcome,
     RunResult,
     SchemaStatus,
     SourceError,
@@ -74,6 +78,10 @@ def add_parser(subparsers: Any) -> None:
     adopt = actions.add_parser("adopt", parents=[common],
                                help="check a database made with db_schema.sql; with --yes record it as baseline")
     adopt.add_argument("--yes", action="store_true", help="record the baseline when the catalog matches")
+    relocate = actions.add_parser(
+        "relocate", parents=[common],
+        help="move the console's rows an older console wrote into lokstra's schema_migrations; --yes to do it")
+    relocate.add_argument("--yes", action="store_true", help="move them (without it: show what would move)")
     parser.set_defaults(run=run)
 
 
@@ -88,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     out = Output(args.json)
     try:
         target = target_from_dsn(args.dsn) if args.dsn else target_from_settings()
-        runner = MigrationRunner(target.connect, source=args.source, lock_timeout=args.lock_timeout)
+        runner = MigrationRunner(target.connect, source=args.source, lock_timeout=args.lock_timeout,
+                                 data_schema=target.schema)
     except SourceError as exc:
         return out.error(EXIT_USAGE, "invalid_source", str(exc), "Fix the files listed, or point --source at the right directory")
     except ValueError as exc:  # a malformed DSN or settings (pydantic's ValidationError is one)
@@ -169,12 +178,21 @@ async def do_adopt(runner: MigrationRunner, args: argparse.Namespace, out: Outpu
     return out.document(EXIT_OK if report.adoptable else EXIT_NOT_CURRENT, {"adoption": report.to_json()})
 
 
+async def do_relocate(runner: MigrationRunner, args: argparse.Namespace, out: Output) -> int:
+    report = await runner.relocate(record=args.yes)
+    out.line(report.message)
+    if report.outcome is RelocationOutcome.PLANNED:
+        out.line("run `lokstra-console migrate relocate --yes` to move them (one transaction, under the migration lock)")
+    return out.document(EXIT_OK if report.ok else EXIT_NOT_CURRENT, {"relocation": report.to_json()})
+
+
 ACTIONS: dict[str, Callable[[MigrationRunner, argparse.Namespace, Output], Awaitable[int]]] = {
     "status": do_status,
     "up": do_up,
     "dry-run": do_up,
     "down": do_down,
     "adopt": do_adopt,
+    "relocate": do_relocate,
 }
 
 
@@ -192,7 +210,10 @@ STATUS_COLUMNS = ("VERSION", "STATE", "APPLIED AT", "BY", "TIME", "CHECKSUM", "D
 def show_status(out: Output, status: SchemaStatus) -> None:
     out.line(f"database: {out.target or status.database}")
     out.line(f"schema:   {status.headline}")
-    out.line(f"tracking: {status.tracking_table or 'none yet (lokstra_core.schema_migrations is created on the first up)'}")
+    out.line(f"data:     {status.data_schema}")
+    out.line(f"tracking: {status.tracking_table or 'none yet (lokstra_console.migrations is created on the first up)'}")
+    for table in status.upstream:
+        out.line(f"lokstra:  {table.describe()}")
     for warning in status.warnings:
         out.line(f"warning:  {warning}")
     rows = [STATUS_COLUMNS]

@@ -98,7 +98,8 @@ class SchemaTarget:
         kwargs: dict[str, Any] = self.settings.connection().connect_kwargs()
         if long_commands:
             kwargs["command_timeout"] = None
-        return MigrationRunner.from_kwargs(kwargs, source=source, lock_timeout=lock_timeout)
+        return MigrationRunner.from_kwargs(kwargs, source=source, lock_timeout=lock_timeout,
+                                           data_schema=self.settings.auth_schema)
 
     def failure(self, exc: BaseException) -> str:
         """``exc`` in words for the screen: the diagnosis, or the database's message; never a secret."""
@@ -659,6 +660,8 @@ class MigrationsScreen(ConsoleScreen):
                 text.append(f"target: {target.display}")
             else:
                 text.append(f"tracking: {status.tracking_table or 'none yet (created by the first apply)'}")
+                for upstream in status.upstream:
+                    text.append(f"\nlokstra: {upstream.describe()}")
         for warning in status.warnings if status else []:
             text.append(f"\nwarning: {warning}", style="yellow")
         return text

@@ -7,4 +7,4 @@ BEGIN
     END IF;
 END $$;
 DROP TABLE lokstra_console.audit_log;
-DROP SCHEMA IF EXISTS lokstra_console;
+-- The schema stays: it also holds the console's migration tracking (lokstra_console.migrations).

@@ -27,6 +27,7 @@ from stores.monitor.models import (
     Figures, IndexStats, Sample, Session, Statement, StatementKey, StatementsInfo, TableStats,
 )
 from stores.monitor.sql import MARKER, StatementColumns
+from stores.tables import DEFAULT_DATA_SCHEMA
 from stores.postgres.diagnose import scrub
 from stores.settings import APPLICATION_NAME
 
@@ -70,6 +71,7 @@ class PostgresMonitor:
         self._texts: dict[StatementKey, str | None] = {}
         self._last_sample: float | None = None
         self._secrets: list[str] = engine.target.secrets() if getattr(engine, "target", None) else []
+        self._schema: str = getattr(engine, "schema", DEFAULT_DATA_SCHEMA)
 
     # -- plumbing ------------------------------------------------------------------------------
     @asynccontextmanager
@@ -252,10 +254,10 @@ class PostgresMonitor:
             toast_bytes=r["toast_bytes"], live_rows=r["live_rows"], dead_rows=r["dead_rows"], seq_scan=r["seq_scan"],
             seq_tup_read=r["seq_tup_read"], idx_scan=r["idx_scan"], last_vacuum=r["last_vacuum"],
             last_analyze=r["last_analyze"], heap_hit_ratio=_ratio(r["heap_blks_hit"], r["heap_blks_read"]))
-            for r in await conn.fetch(sql.TABLES_SQL, list(sql.LOKSTRA_TABLES))]
+            for r in await conn.fetch(sql.TABLES_SQL, list(sql.LOKSTRA_TABLES), self._schema)]
         indexes = [IndexStats(table=r["table_name"], name=r["name"], bytes=r["bytes"], idx_scan=r["idx_scan"],
                               idx_tup_read=r["idx_tup_read"], unique=r["is_unique"], primary=r["is_primary"])
-                   for r in await conn.fetch(sql.INDEXES_SQL, list(sql.LOKSTRA_TABLES))]
+                   for r in await conn.fetch(sql.INDEXES_SQL, list(sql.LOKSTRA_TABLES), self._schema)]
         return tables, indexes
 
     async def _read_activity(self, conn: asyncpg.Connection) -> list[Session]:

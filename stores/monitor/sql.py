@@ -20,7 +20,6 @@ pg_stat_statements keeps the text from the statement's first token, without the 
 before it (seen on 18.6), so a leading marker vanished and the monitor showed its own queries."""
 
 LOKSTRA_TABLES: tuple[str, ...] = ("tenants", "apps", "branches", "users", "user_apps", "app_keys")
-SCHEMA = "lokstra_auth"
 
 
 @dataclass(frozen=True)
@@ -146,14 +145,14 @@ FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
 LEFT JOIN pg_statio_user_tables io ON io.relid = c.oid
-WHERE n.nspname = '{SCHEMA}' AND c.relkind IN ('r', 'p') AND c.relname = ANY($1::text[])
+WHERE n.nspname = $2 AND c.relkind IN ('r', 'p') AND c.relname = ANY($1::text[])
 ORDER BY pg_total_relation_size(c.oid) DESC"""
 
 INDEXES_SQL = f"""SELECT {MARKER}
        s.relname::text AS table_name, s.indexrelname::text AS name, pg_relation_size(s.indexrelid) AS bytes,
        s.idx_scan, s.idx_tup_read, i.indisunique AS is_unique, i.indisprimary AS is_primary
 FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid
-WHERE s.schemaname = '{SCHEMA}' AND s.relname = ANY($1::text[])
+WHERE s.schemaname = $2 AND s.relname = ANY($1::text[])
 ORDER BY s.relname, s.indexrelname"""
 
 ACTIVITY_SQL = f"""SELECT {MARKER}

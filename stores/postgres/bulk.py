@@ -23,7 +23,7 @@ import asyncpg
 
 from stores.errors import StoreError
 from stores.postgres.sql import column_list
-from stores.tables import ALL_TABLES, BY_NAME, SCHEMA, TableSpec
+from stores.tables import ALL_TABLES, BY_NAME, TableSpec
 from stores.transfer.copy import CopyFailed, OutcomeUnknown, Row
 from stores.transfer.digest import TableDigest, postgres_digest_sql, postgres_keyed_sql
 
@@ -69,12 +69,12 @@ async def _sql_digest(engine: PostgresEngine, conn: asyncpg.Connection, spec: Ta
     digest = TableDigest(spec.name)
     timeout = _budget(engine, rows)
     if not keyed:
-        record = await _guard(engine, conn.fetchrow(postgres_digest_sql(spec), timeout=timeout))
+        record = await _guard(engine, conn.fetchrow(postgres_digest_sql(spec, engine.schema), timeout=timeout))
         digest.add_folded(record[0], int(record[1], 2) if record[1] else 0)
         return digest
     digest.keep_keys()
     width = len(spec.key_columns)
-    for record in await _guard(engine, conn.fetch(postgres_keyed_sql(spec), timeout=timeout)):
+    for record in await _guard(engine, conn.fetch(postgres_keyed_sql(spec, engine.schema), timeout=timeout)):
         row_hash = record[width]
         digest.add_hashes([row_hash])
         digest.remember(tuple(record[:width]), row_hash)
@@ -94,14 +94,14 @@ class PostgresSnapshot:
 
     async def count(self, spec: TableSpec) -> int:
         async with self._lock:
-            found = int(await _guard(self.engine, self.conn.fetchval(f"SELECT count(*) FROM {spec.qualified}")))
+            found = int(await _guard(self.engine, self.conn.fetchval(f"SELECT count(*) FROM {spec.relation(self.engine.schema)}")))
         self._counts[spec.name] = found
         return found
 
     async def batches(self, spec: TableSpec, size: int) -> AsyncIterator[list[Row]]:
         """Every row through a server-side cursor: memory is bounded by ``size`` rows."""
         async with self._lock:
-            cursor = await _guard(self.engine, self.conn.cursor(f"SELECT {column_list(spec)} FROM {spec.qualified}"))
+            cursor = await _guard(self.engine, self.conn.cursor(f"SELECT {column_list(spec)} FROM {spec.relation(self.engine.schema)}"))
         while True:
             async with self._lock:
                 records = await _guard(self.engine, cursor.fetch(size))
@@ -160,7 +160,7 @@ class PostgresLoader:
             state.sent = True
 
         copy = asyncio.ensure_future(self.conn.copy_records_to_table(
-            spec.name, schema_name=SCHEMA, columns=list(spec.columns), records=watched(), timeout=COPY_BUDGET_S))
+            spec.name, schema_name=spec.schema_in(self.engine.schema), columns=list(spec.columns), records=watched(), timeout=COPY_BUDGET_S))
         stall = self.engine.target.command_timeout
         try:
             while True:
@@ -242,7 +242,7 @@ ORDER BY c.oid"""  # re-created in the original order: RI triggers fire (and rep
 DEFER_LOCK_TIMEOUT = "5s"
 
 
-async def _defer_foreign_keys(conn: asyncpg.Connection) -> dict[str, list[str]]:
+async def _defer_foreign_keys(conn: asyncpg.Connection, schema: str) -> dict[str, list[str]]:
     """Drop the foreign keys of the six tables for the load, inside the load's transaction;
     returns the statements that re-create them exactly (``pg_get_constraintdef``), per table.
 
@@ -256,7 +256,7 @@ async def _defer_foreign_keys(conn: asyncpg.Connection) -> dict[str, list[str]]:
     owner) or the locks (another session holds them for ``DEFER_LOCK_TIMEOUT``), nothing is
     dropped and the COPY checks the keys row by row, as before.
     """
-    found = await conn.fetch(FOREIGN_KEYS, SCHEMA, [spec.name for spec in ALL_TABLES])
+    found = await conn.fetch(FOREIGN_KEYS, schema, [spec.name for spec in ALL_TABLES])
     if not found:
         return {}
     try:
@@ -355,10 +355,10 @@ async def loader(engine: PostgresEngine, replace: bool) -> AsyncIterator[Postgre
         await transaction.start()
         try:
             if replace:
-                await conn.execute("TRUNCATE " + ", ".join(spec.qualified for spec in ALL_TABLES))
+                await conn.execute("TRUNCATE " + ", ".join(spec.relation(engine.schema) for spec in ALL_TABLES))
             else:
                 busy = [spec.name for spec in ALL_TABLES
-                        if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {spec.qualified})")]
+                        if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {spec.relation(engine.schema)})")]
                 if busy:
                     raise CopyFailed(f"the PostgreSQL target is not empty ({', '.join(busy)} hold rows); "
                                      "choose replace to truncate and load it in the same transaction")
@@ -366,7 +366,7 @@ async def loader(engine: PostgresEngine, replace: bool) -> AsyncIterator[Postgre
             # session (and the locks of the load) can outlive it on a dead network link.
             await conn.execute("SET LOCAL tcp_keepalives_idle = 10; SET LOCAL tcp_keepalives_interval = 5; "
                                "SET LOCAL tcp_keepalives_count = 3")
-            loading = PostgresLoader(engine, conn, await _defer_foreign_keys(conn))
+            loading = PostgresLoader(engine, conn, await _defer_foreign_keys(conn, engine.schema))
             yield loading
             await loading.restore_all()
         except BaseException:

@@ -72,12 +72,13 @@ def _classify(exc: BaseException) -> tuple[str, str, str] | None:
         return ("no_database", "The database does not exist",
                 "Create it (CREATE DATABASE …) or set DB_NAME to an existing database")
     if isinstance(exc, (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError)):
-        return ("not_migrated", f"The lokstra_auth schema has not been migrated ({message})", MIGRATE_HINT)
+        return ("not_migrated", f"lokstra-auth's schema has not been migrated ({message})", MIGRATE_HINT)
     if isinstance(exc, asyncpg.InsufficientPrivilegeError):
         return ("insufficient_privilege", f"The database role may not do this: {message}",
-                "Grant the role the missing privilege, or use a role that has it: the stores need USAGE on schema "
-                "lokstra_auth and SELECT, INSERT, UPDATE, DELETE on its tables (SELECT alone for read-only use); "
-                "migrations need the owner of lokstra_auth and lokstra_core")
+                "Grant the role the missing privilege, or use a role that has it: the stores need USAGE on "
+                "lokstra's data schema (DB_AUTH_SCHEMA, lokstra_auth by default) and SELECT, INSERT, UPDATE, DELETE "
+                "on its tables (SELECT alone for read-only use); migrations need the owner of that schema and of "
+                "lokstra_console")
     if "pg_hba.conf" in lowered and "no encryption" in lowered:
         return ("ssl_required", "The server requires SSL for this connection",
                 "Set DB_SSL_MODE=require (or verify-full with the server's CA)")

@@ -1,4 +1,4 @@
-"""The PostgreSQL engine on an asyncpg pool (schema ``lokstra_auth``)."""
+"""The PostgreSQL engine on an asyncpg pool (lokstra's tables in the data schema, ``lokstra_auth`` by default)."""
 from __future__ import annotations
 
 import asyncio
@@ -21,7 +21,7 @@ from stores.postgres.diagnose import MIGRATE_HINT, diagnose, scrub
 from stores.postgres.sql import Params, column_list, key_clause, page_sql, q, select_sql
 from stores.query import Condition, Eq, PageRequest, RowCount
 from stores.settings import ConnectionTarget, Settings
-from stores.tables import PARENT_LABEL, USER_APPS, USERS, ForeignKey, TableSpec, Unique
+from stores.tables import ALL_TABLES, PARENT_LABEL, USER_APPS, USERS, ForeignKey, TableSpec, Unique
 
 log = logging.getLogger("lokstra.stores")
 
@@ -82,6 +82,8 @@ class PostgresEngine:
         self.pooler = pooler
         """The connection pooler found in front of the server at open (then the pool's
         connections have no statement cache, whatever ``statement_cache_size`` says)."""
+        self.schema = target.schema
+        """Where lokstra's tables are (``DB_AUTH_SCHEMA``)."""
 
     @classmethod
     async def open(cls, settings: Settings) -> PostgresEngine:
@@ -124,12 +126,12 @@ class PostgresEngine:
         async with self.connection() as conn:
             missing = await conn.fetchval(
                 "SELECT array_agg(t) FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NULL",
-                [f"lokstra_auth.{name}" for name in ("tenants", "apps", "branches", "users", "user_apps", "app_keys")],
+                [spec.relation(self.schema) for spec in ALL_TABLES],
             )
         if missing:
             raise BackendUnavailable(
                 "not_migrated",
-                f"The lokstra_auth schema has not been migrated (relation {missing[0]} does not exist)",
+                f"The {self.schema} schema has not been migrated (relation {missing[0]} does not exist)",
                 MIGRATE_HINT, self.target.display())
 
     def _bound_connection(self) -> asyncpg.Connection | None:
@@ -227,13 +229,13 @@ class PostgresEngine:
         params = Params()
         placeholders = ", ".join(params.add(getattr(row, c)) for c in spec.columns)
         columns = ", ".join(q(c) for c in spec.columns)
-        sql = f"INSERT INTO {spec.qualified} ({columns}) VALUES ({placeholders}) RETURNING {columns}"
+        sql = f"INSERT INTO {spec.relation(self.schema)} ({columns}) VALUES ({placeholders}) RETURNING {columns}"
         async with self.connection(spec, row, write=True) as conn:
             return row_model(spec, await conn.fetchrow(sql, *params.values))
 
     async def fetch(self, spec: TableSpec, key: tuple[str, ...], lock: bool = False) -> Record | None:
         params = Params()
-        sql = f"SELECT {column_list(spec)} FROM {spec.qualified} WHERE {key_clause(spec, key, params)}"
+        sql = f"SELECT {column_list(spec)} FROM {spec.relation(self.schema)} WHERE {key_clause(spec, key, params)}"
         if lock:
             sql += " FOR UPDATE"
         async with self.connection(spec) as conn:
@@ -241,7 +243,7 @@ class PostgresEngine:
         return row_model(spec, record) if record is not None else None
 
     async def fetch_unique(self, spec: TableSpec, columns: tuple[str, ...], values: tuple[Any, ...]) -> Record | None:
-        sql, args = select_sql(spec, tuple(Eq(c, v) for c, v in zip(columns, values)), (), None)
+        sql, args = select_sql(spec, self.schema, tuple(Eq(c, v) for c, v in zip(columns, values)), (), None)
         async with self.connection(spec) as conn:
             record = await conn.fetchrow(sql, *args)
         return row_model(spec, record) if record is not None else None
@@ -252,7 +254,7 @@ class PostgresEngine:
             # The upstream trigger sets it too; saying so here keeps adopted databases
             # without the trigger correct.
             assignments.append(f"{q(spec.touch_column)} = now()")
-        sql = f"UPDATE {spec.qualified} SET {', '.join(assignments)} WHERE {key_clause(spec, key, params)}"
+        sql = f"UPDATE {spec.relation(self.schema)} SET {', '.join(assignments)} WHERE {key_clause(spec, key, params)}"
         if expected_updated_at is not None and spec.touch_column:
             sql += f" AND {q(spec.touch_column)} = {params.add(expected_updated_at)}"
         async with self.connection(spec, row, write=True) as conn:
@@ -276,43 +278,43 @@ class PostgresEngine:
 
     async def remove(self, spec: TableSpec, key: tuple[str, ...]) -> bool:
         params = Params()
-        sql = f"DELETE FROM {spec.qualified} WHERE {key_clause(spec, key, params)}"
+        sql = f"DELETE FROM {spec.relation(self.schema)} WHERE {key_clause(spec, key, params)}"
         async with self.connection(spec, write=True) as conn:
             status = await conn.execute(sql, *params.values)
         return status != "DELETE 0"
 
     # -- many rows ------------------------------------------------------------------------------
     async def page(self, spec: TableSpec, request: PageRequest) -> list[Record]:
-        sql, args = page_sql(spec, request)
+        sql, args = page_sql(spec, self.schema, request)
         async with self.connection(spec) as conn:
             return [row_model(spec, r) for r in await conn.fetch(sql, *args)]
 
     async def select(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...],
                      order: str) -> list[Record]:
-        sql, args = select_sql(spec, scope, conditions, order)
+        sql, args = select_sql(spec, self.schema, scope, conditions, order)
         async with self.connection(spec) as conn:
             return [row_model(spec, r) for r in await conn.fetch(sql, *args)]
 
     async def count(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...]) -> int:
-        sql, args = select_sql(spec, scope, conditions, None, what="count(*)")
+        sql, args = select_sql(spec, self.schema, scope, conditions, None, what="count(*)")
         async with self.connection(spec) as conn:
             return int(await conn.fetchval(sql, *args))
 
     async def estimate(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...]) -> RowCount:
         """The planner's row estimate (no scan); exact when the estimate says the scope is small."""
-        sql, args = select_sql(spec, scope, conditions, None, what="1")
+        sql, args = select_sql(spec, self.schema, scope, conditions, None, what="1")
         async with self.connection(spec) as conn:
             plan = json.loads(await conn.fetchval("EXPLAIN (FORMAT JSON) " + sql, *args))
             estimate = int(plan[0]["Plan"]["Plan Rows"])
             if estimate < EXACT_COUNT_BELOW:
-                count_sql, count_args = select_sql(spec, scope, conditions, None, what="count(*)")
+                count_sql, count_args = select_sql(spec, self.schema, scope, conditions, None, what="count(*)")
                 return RowCount(int(await conn.fetchval(count_sql, *count_args)), exact=True)
         return RowCount(estimate, exact=False)
 
     # -- grants -----------------------------------------------------------------------------
     async def upsert_grant(self, grant: UserApp) -> UserApp:
         sql = f"""
-            INSERT INTO lokstra_auth.user_apps AS g (tenant_id, app_id, user_id, status, granted_at, revoked_at)
+            INSERT INTO {USER_APPS.relation(self.schema)} AS g (tenant_id, app_id, user_id, status, granted_at, revoked_at)
             VALUES ($1, $2, $3, 'active', $4, NULL)
             ON CONFLICT (tenant_id, app_id, user_id) DO UPDATE SET
                 status = 'active',
@@ -325,8 +327,8 @@ class PostgresEngine:
 
     async def users_with_grant(self, tenant_id: str, app_id: str) -> list[User]:
         sql = f"""
-            SELECT {column_list(USERS, "u")} FROM lokstra_auth.users u
-            JOIN lokstra_auth.user_apps g ON g.tenant_id = u.tenant_id AND g.user_id = u.id
+            SELECT {column_list(USERS, "u")} FROM {USERS.relation(self.schema)} u
+            JOIN {USER_APPS.relation(self.schema)} g ON g.tenant_id = u.tenant_id AND g.user_id = u.id
             WHERE g.tenant_id = $1 AND g.app_id = $2 AND g.status = 'active'
             ORDER BY u.username COLLATE "C" """
         async with self.connection(USERS) as conn:

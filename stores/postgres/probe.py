@@ -2,7 +2,7 @@
 
 ``probe`` connects once and reads: the server version, a ``SELECT 1`` round trip, whether
 the session uses SSL, the current role and whether it can see the slow-query statistics
-(``pg_stat_statements`` and other roles' query text), whether ``lokstra_auth`` exists, and
+(``pg_stat_statements`` and other roles' query text), whether lokstra's data schema exists, and
 the migration state (through ``MigrationRunner``, on a connection of its own).
 
 It never raises for a problem of the target: a failure is diagnosed (``diagnose``: refused,
@@ -37,7 +37,7 @@ SELECT current_setting('server_version') AS server_version,
        coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) AS superuser,
        pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS read_all_stats,  -- inherited, as the server checks
        pg_has_role(current_user, 'pg_monitor', 'USAGE') AS monitor,
-       to_regnamespace('lokstra_auth') IS NOT NULL AS schema_exists
+       to_regnamespace($1) IS NOT NULL AS schema_exists
 """
 _SSL_SQL = "SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
 _EXTENSION_SQL = """
@@ -125,7 +125,7 @@ async def probe(target: ConnectionTarget, *, slow_rtt_ms: float = SLOW_RTT_MS) -
         return result
     result.connect_ms = _ms_since(started)
     try:
-        await _read_session(conn, result)
+        await _read_session(conn, result, target.schema)
         await _read_statements(conn, result, secrets)
     except Exception as exc:
         result.problem = _failure(exc, target, "the server refused a check")
@@ -137,14 +137,14 @@ async def probe(target: ConnectionTarget, *, slow_rtt_ms: float = SLOW_RTT_MS) -
     return result
 
 
-async def _read_session(conn: asyncpg.Connection, result: ProbeResult) -> None:
+async def _read_session(conn: asyncpg.Connection, result: ProbeResult, schema: str) -> None:
     samples = []
     for _ in range(RTT_SAMPLES):  # simple-protocol round trips: no prepare in the way
         started = time.perf_counter()
         await conn.execute("SELECT 1")
         samples.append(_ms_since(started))
     result.rtt_ms = statistics.median(samples)
-    row = await conn.fetchrow(_SESSION_SQL)
+    row = await conn.fetchrow(_SESSION_SQL, schema)
     result.server_version = row["server_version"]
     result.server_version_num = row["server_version_num"]
     result.role = row["role"]
@@ -176,7 +176,7 @@ async def _read_statements(conn: asyncpg.Connection, result: ProbeResult, secret
 
 async def _read_migrations(target: ConnectionTarget, result: ProbeResult) -> None:
     try:
-        status = await MigrationRunner.from_kwargs(target.connect_kwargs()).status()
+        status = await MigrationRunner.from_kwargs(target.connect_kwargs(), data_schema=target.schema).status()
     except Exception as exc:
         found = diagnose(exc, None, target.secrets())
         text = found.reason if found is not None else f"{type(exc).__name__}: {exc}"
@@ -190,7 +190,7 @@ def _findings(result: ProbeResult, target: ConnectionTarget, slow_rtt_ms: float)
     found: list[Finding] = []
     overall = result.migration_overall
     if overall == Overall.NOT_INITIALISED:
-        found.append(Finding("not_migrated", "lokstra_auth has not been migrated here (lokstra-auth "
+        found.append(Finding("not_migrated", f"{target.schema} has not been migrated here (lokstra-auth "
                              "would fail with: relation \"tenants\" does not exist)", MIGRATE_HINT))
     elif overall == Overall.PENDING:
         found.append(Finding("pending", f"Migrations are pending: {result.migration_headline}", MIGRATE_HINT))
@@ -199,7 +199,7 @@ def _findings(result: ProbeResult, target: ConnectionTarget, slow_rtt_ms: float)
                              "Open the migration status (`lokstra-console migrate status`) before using this database"))
     elif result.migration_error is not None:
         found.append(Finding("migration_unknown", f"The migration state cannot be read: {result.migration_error}",
-                             "Check that this role may read lokstra_auth and the schema_migrations table"))
+                             f"Check that this role may read {target.schema} and the migration tracking tables"))
     if result.rtt_ms is not None and result.rtt_ms > slow_rtt_ms:
         found.append(Finding("slow", f"Round trips take {result.rtt_ms:.0f} ms: every query pays this",
                              "Check the network and server load; for slow queries look at the indexes, "

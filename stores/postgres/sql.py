@@ -48,15 +48,16 @@ def where(conditions: tuple[Condition, ...], params: Params) -> list[str]:
     return clauses
 
 
-def select_sql(spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...], order: str | None,
-               after: str | None = None, limit: int | None = None, what: str | None = None,
+def select_sql(spec: TableSpec, schema: str, scope: tuple[Eq, ...], conditions: tuple[Condition, ...],
+               order: str | None, after: str | None = None, limit: int | None = None, what: str | None = None,
                descending: bool = False) -> tuple[str, list[Any]]:
+    """``schema``: where lokstra's tables are (the data schema setting)."""
     params = Params()
     what = what or column_list(spec)
     clauses = where((*scope, *conditions), params)
     if after is not None and order is not None:
         clauses.append(f'{q(order)} COLLATE "C" {"<" if descending else ">"} {params.add(after)}')
-    sql = f"SELECT {what} FROM {spec.qualified}"
+    sql = f"SELECT {what} FROM {spec.relation(schema)}"
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
     if order is not None:
@@ -66,8 +67,8 @@ def select_sql(spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Conditi
     return sql, params.values
 
 
-def page_sql(spec: TableSpec, request: PageRequest) -> tuple[str, list[Any]]:
-    return select_sql(spec, request.scope, request.conditions, request.order, request.after, request.limit + 1,
+def page_sql(spec: TableSpec, schema: str, request: PageRequest) -> tuple[str, list[Any]]:
+    return select_sql(spec, schema, request.scope, request.conditions, request.order, request.after, request.limit + 1,
                       descending=request.descending)
 
 

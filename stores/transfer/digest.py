@@ -325,17 +325,17 @@ def postgres_row_hash(spec: TableSpec) -> str:
     return f"sha256(convert_to({postgres_row_text(spec)}, 'UTF8'))"
 
 
-def postgres_digest_sql(spec: TableSpec) -> str:
+def postgres_digest_sql(spec: TableSpec, schema: str) -> str:
     """One row: the count and the XOR of the row hashes (as 256 binary digits, NULL when
     empty). Parallel-safe: on a big table the server splits the scan over its workers."""
     return (f"SELECT count(*), bit_xor(('x' || encode({postgres_row_hash(spec)}, 'hex'))::bit(256))::text "
-            f"FROM {spec.qualified}")
+            f"FROM {spec.relation(schema)}")
 
 
-def postgres_keyed_sql(spec: TableSpec) -> str:
+def postgres_keyed_sql(spec: TableSpec, schema: str) -> str:
     """Every row's key columns and row hash (to name the rows that differ)."""
     keys = ", ".join(f'"{c}"' for c in spec.key_columns)
-    return f"SELECT {keys}, {postgres_row_hash(spec)} FROM {spec.qualified}"
+    return f"SELECT {keys}, {postgres_row_hash(spec)} FROM {spec.relation(schema)}"
 
 
 # ----- digests ------------------------------------------------------------------------------

@@ -471,7 +471,7 @@ async def check_postgres_target(target: ConnectionTarget) -> None:
         raise SwitchRefused("read_only", f"{target.display()} is opened read-only and a switch writes the copy there",
                             "Drop --read-only / LOKSTRA_READ_ONLY for the switch")
     try:
-        status = await MigrationRunner.from_kwargs(target.connect_kwargs()).status()
+        status = await MigrationRunner.from_kwargs(target.connect_kwargs(), data_schema=target.schema).status()
     except Exception as exc:
         found = diagnose(exc, target.display(), target.secrets())
         if found is not None:
@@ -487,7 +487,7 @@ async def check_postgres_target(target: ConnectionTarget) -> None:
         raise SwitchRefused("schema_pending", f"{where}: {len(pending)} {noun} pending ({', '.join(pending)})",
                             "Run `lokstra-console migrate up` first")
     if status.overall is Overall.NOT_INITIALISED:
-        raise SwitchRefused("not_migrated", f"{where}: lokstra_auth has not been migrated ({status.headline})",
+        raise SwitchRefused("not_migrated", f"{where}: {target.schema} has not been migrated ({status.headline})",
                             "Run `lokstra-console migrate up` first")
     if status.overall is Overall.UNTRACKED:
         raise SwitchRefused("schema_untracked", f"{where}: {status.headline}", "Run `lokstra-console migrate adopt` first")

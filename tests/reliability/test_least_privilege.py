@@ -86,7 +86,7 @@ async def test_migrations_and_the_probe_say_what_the_limited_role_lacks(emptied:
         await MigrationRunner.from_dsn(emptied["rw"]).status()
     found = diagnose(denied.value, "the target")
     assert found is not None and found.cause == "insufficient_privilege", repr(denied.value)
-    assert "permission denied for schema lokstra_core" in found.reason and "owner" in found.fix
+    assert "permission denied for schema lokstra_console" in found.reason and "owner" in found.fix
     assert_plain(str(found))
 
     stores = await open_stores(pg_settings(emptied["rw"]))
@@ -96,7 +96,7 @@ async def test_migrations_and_the_probe_say_what_the_limited_role_lacks(emptied:
         await stores.close()
     assert result.ok and result.superuser is False and result.schema_exists
     unknown = [f for f in result.findings if f.cause == "migration_unknown"]
-    assert unknown and "permission denied for schema lokstra_core" in unknown[0].reason, result.findings
+    assert unknown and "permission denied for schema lokstra_console" in unknown[0].reason, result.findings
     assert "Traceback" not in unknown[0].reason
 
 
@@ -106,9 +106,9 @@ async def test_the_migrations_screen_says_what_the_limited_role_lacks(emptied: d
         await until(pilot, lambda: app.stores is not None, "the stores to open")
         app.switch_mode("migrations")
         await until(pilot, lambda: isinstance(app.screen, MigrationsScreen)
-                    and "lokstra_core" in screen_text(app), "the screen to name what is missing")
-        text = screen_text(app)
-        assert "permission denied for schema lokstra_core" in text, text
+                    and "lokstra_console" in screen_text(app), "the screen to name what is missing")
+        text = " ".join(screen_text(app).split())  # the message wraps at 80 columns
+        assert "permission denied for schema lokstra_console" in text, text
         assert "Traceback" not in text
         assert app.is_running
         shown = " ".join(str(s.render()) for s in app.screen.query(Static))

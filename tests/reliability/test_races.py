@@ -21,7 +21,7 @@ from stores.errors import Conflict
 from stores.models import UserApp
 from tests.conftest import pg_settings, truncate_all
 from tests.support.factories import app, tenant, user
-from tests.support.migrations_helpers import copy_migrations, history_rows, lokstra_rows, write_migration
+from tests.support.migrations_helpers import copy_migrations, console_rows, history_rows, write_migration
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,7 @@ async def test_two_processes_migrating_at_once_apply_each_migration_exactly_once
     assert outcomes == ["done", "nothing_to_do"], results
     waited = [result["result"]["lock_waited"] for result in results if result["result"]["outcome"] == "nothing_to_do"]
     assert waited[0] > 0.5, "the second process waited for the lock, it did not see a half-applied schema"
-    versions = [version for version, _ in await lokstra_rows(fresh_db)]
+    versions = [version for version, _ in await console_rows(fresh_db)]
     applies = [row["version"] for row in await history_rows(fresh_db) if row["event"] == "apply"]
     assert applies == versions == sorted(set(versions)), "every migration applied exactly once"
     assert (await MigrationRunner.from_dsn(fresh_db, source=slow_source).status()).overall is Overall.CURRENT
@@ -84,7 +84,7 @@ async def test_a_process_that_gives_up_names_the_process_holding_the_lock(fresh_
     assert holder["application_name"] == "lokstra-console migrate" and holder["pid"] > 0
     assert f"pid {holder['pid']}" in " ".join(locked["result"]["reasons"])
     applies = [row["version"] for row in await history_rows(fresh_db) if row["event"] == "apply"]
-    assert len(applies) == len(set(applies)) == len(await lokstra_rows(fresh_db))
+    assert len(applies) == len(set(applies)) == len(await console_rows(fresh_db))
 
 
 # ----- two sessions edit one user ---------------------------------------------------------------------

@@ -69,12 +69,19 @@ async def build_like_db_schema_sql(dsn: str) -> None:
 
 
 async def lokstra_rows(dsn: str, schema: str = "lokstra_core") -> list[tuple[int, str]]:
+    """Upstream's tracking rows (lokstra's runner's ``schema_migrations``)."""
     rows = await fetch(dsn, f"SELECT version, description FROM {schema}.schema_migrations ORDER BY version")
     return [(row["version"], row["description"]) for row in rows]
 
 
-async def history_rows(dsn: str, schema: str = "lokstra_core") -> list[asyncpg.Record]:
-    return await fetch(dsn, f"SELECT * FROM {schema}.console_migration_history ORDER BY id")
+async def console_rows(dsn: str) -> list[tuple[int, str]]:
+    """What the console records as applied (``lokstra_console.migrations``)."""
+    rows = await fetch(dsn, "SELECT version, description FROM lokstra_console.migrations ORDER BY version")
+    return [(row["version"], row["description"]) for row in rows]
+
+
+async def history_rows(dsn: str) -> list[asyncpg.Record]:
+    return await fetch(dsn, "SELECT * FROM lokstra_console.migration_history ORDER BY id")
 
 
 async def schema_exists(dsn: str, schema: str) -> bool:

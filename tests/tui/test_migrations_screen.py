@@ -98,7 +98,7 @@ async def test_a_fresh_database_is_not_initialised_and_is_applied_from_the_scree
         assert "Apply 3 pending migration(s)?" in screen_text(app)
         await pilot.press("enter")
         await until(pilot, lambda: app.screen is screen, "the screen back")
-        assert not await schema_exists(fresh_db, "lokstra_core")
+        assert not await schema_exists(fresh_db, "lokstra_console")
 
         # A dry run applies and rolls back.
         modal = await run_confirmed(pilot, app, "d")
@@ -106,7 +106,7 @@ async def test_a_fresh_database_is_not_initialised_and_is_applied_from_the_scree
         await pilot.press("enter")
         await until(pilot, lambda: app.screen is screen, "the screen back")
         assert "last run: dry run: 3 migration(s) would apply (001, 002, 003)" in screen_text(app)
-        assert not await schema_exists(fresh_db, "lokstra_core") and not await lokstra_auth_tables(fresh_db)
+        assert not await schema_exists(fresh_db, "lokstra_console") and not await lokstra_auth_tables(fresh_db)
 
         modal = await run_confirmed(pilot, app)
         text = screen_text(app)
@@ -182,7 +182,7 @@ async def test_a_held_lock_names_its_holder_give_up_changes_nothing_and_wait_goe
                     break
                 await pilot.pause(0.05)
             assert await runner_sessions() == 0
-            assert not await schema_exists(fresh_db, "lokstra_core")
+            assert not await schema_exists(fresh_db, "lokstra_console")
             assert (await db_status(fresh_db)).overall is Overall.NOT_INITIALISED
 
             # Wait, then the holder lets go: the run goes ahead.
