@@ -19,7 +19,8 @@ from typing import Any
 
 from stores.audit import audit_entry
 from stores.errors import NotFound, ValidationFailed
-from stores.keys import full_key, hash_secret, new_key_id, new_secret
+from stores.keys import full_key, hash_secret, key_prefix, new_key_id, new_secret
+from stores.owners import app_owner, is_app_owner
 from stores.models import App, AppKey, Branch, Record, Tenant, User, UserApp, check_text, naive_utc, utcnow
 from stores.open import Stores
 from stores.secrets import MASKED_FIELDS, safe_fields
@@ -265,10 +266,13 @@ class Admin:
             raise ValidationFailed("API key", {"expires_at": "must be in the future"})
         secret = new_secret()
         key_id = new_key_id()
-        prefix = f"{'sk' if key_type == 'secret' else 'pk'}_{environment}_"
+        prefix = key_prefix(key_type, environment)
+        owner = user_id if user_id is not None else app_owner(app_id)
+        if metadata is None:  # upstream's authenticator dereferences metadata: never leave it NULL
+            metadata = {"key_owner_type": "app" if is_app_owner(owner) else "user"}
         try:
             key = AppKey(id=str(uuid.uuid4()), tenant_id=tenant_id, app_id=app_id, key_id=key_id, prefix=prefix,
-                         secret_hash=hash_secret(secret), key_type=key_type, environment=environment, user_id=user_id,
+                         secret_hash=hash_secret(secret), key_type=key_type, environment=environment, user_id=owner,
                          name=name, scopes=scopes, metadata=metadata, expires_at=expires_at)
         except Exception as exc:  # pydantic ValidationError: per-field messages
             from pydantic import ValidationError
@@ -279,7 +283,7 @@ class Admin:
                 raise validation_failed("API key", exc) from None
             raise
         stored = await self.stores.app_keys.store(key)
-        return NewKey(stored, full_key(app_id, key_id, secret))
+        return NewKey(stored, full_key(prefix, key_id, secret))
 
     async def revoke_key(self, key: AppKey, reason: str) -> AppKey:
         reason = reason.strip()
@@ -315,7 +319,8 @@ class Admin:
             new = await self._new_key(tenant_id=current.tenant_id, app_id=current.app_id, key_type=current.key_type,
                                       environment=current.environment, name=current.name, scopes=current.scopes,
                                       expires_at=None, user_id=current.user_id,
-                                      metadata={**(current.metadata or {}), "rotated_from": current.key_id})
+                                      metadata={**(current.metadata or {}), "rotated_from": current.key_id,
+                                                "rotated_at": utcnow().isoformat(timespec="seconds")})
             await self.stores.engine.patch(APP_KEYS, (current.id,), {"expires_at": old_expiry})
             await self._audit(new.key, "key.rotate", before={"key_id": current.key_id, "expires_at": current.expires_at},
                               after={"key_id": new.key.key_id, "old_expires_at": old_expiry},

@@ -7,15 +7,16 @@ PostgreSQL with COPY. The same spec always gives the same rows (fixed seed, fixe
 """
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from stores.keys import hash_secret, key_prefix
 from stores.memory.engine import MemoryEngine
 from stores.models import APP_TYPES, BRANCH_TYPES
+from stores.owners import app_owner
 from stores.tables import ALL_TABLES, APP_KEYS, APPS, BRANCHES, DEFAULT_DATA_SCHEMA, TENANTS, USER_APPS, USERS, TableSpec
 
 EPOCH = datetime(2026, 1, 5, 9, 0, 0)
@@ -23,7 +24,7 @@ EPOCH = datetime(2026, 1, 5, 9, 0, 0)
 TENANT_PLAN = (
     ("acme-corp", "Acme Corporation", "acme.example.com"),
     ("globex", "Globex Ltd", "globex.example.org"),
-    ("initech", "Initech", None),
+    ("initech", "Initech", ""),
 )
 FIRST = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",
          "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "zoë", "Åsa", "Łukasz", "Émile")
@@ -76,11 +77,13 @@ def _rows(spec: DemoSpec) -> dict[str, Iterator[Row]]:
             for k_index in range(3):
                 environment = "live" if k_index != 1 else "test"
                 key_created = app_created + timedelta(days=k_index)
-                secret_hash = hashlib.sha3_256(f"demo-secret-{spec.seed}-{tenant_id}-{app_id}-{k_index}".encode()).hexdigest()
+                secret_hash = hash_secret(f"demo-secret-{spec.seed}-{tenant_id}-{app_id}-{k_index}")
                 revoked = k_index == 2
+                key_type = "secret" if k_index != 1 else "public"
                 keys.append((f"key-{tenant_id}-{app_id}-{k_index}", tenant_id, app_id, f"kid{t_index}{a_index}{k_index}{rng.randrange(16**6):06x}",
-                             f"sk_{environment}_", secret_hash, "secret" if k_index != 1 else "public", environment, None,
-                             f"{app_type} key {k_index + 1}", ["read", "write"] if k_index == 0 else ["read"], None,
+                             key_prefix(key_type, environment), secret_hash, key_type, environment, app_owner(app_id),
+                             f"{app_type} key {k_index + 1}", ["read", "write"] if k_index == 0 else ["read"],
+                             {"key_owner_type": "app"},
                              key_created, key_created + timedelta(days=365) if k_index == 0 else None,
                              key_created + timedelta(days=3) if k_index == 0 else None, revoked,
                              key_created + timedelta(days=30) if revoked else None))

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 TenantStatus = Literal["active", "suspended", "deleted"]
 AppType = Literal["web", "mobile", "api", "desktop", "service"]
@@ -133,6 +134,33 @@ def check_email(value: str) -> str:
     return value
 
 
+@dataclass(frozen=True)
+class UpstreamNotNull:
+    """Marks a nullable column that lokstra-auth's Go code reads into a plain ``string`` /
+    map: pgx cannot scan SQL NULL into it, and one such row makes upstream's ``List`` fail
+    for the whole table (docs/upstream.md, section B: ``Domain string`` in
+    pkg/domain/core/tenant.go L30, ``FullName string`` in pkg/domain/core/user.go L37,
+    ``UserID string`` in the older core/domain/app_key.go L19, and the current API-key
+    authenticator dereferencing ``*key.Metadata``). The console writes ``written`` where a
+    caller gives nothing, as upstream does, and ``check`` reports the rows that hold NULL."""
+
+    written: Any
+
+
+def upstream_not_null(model: type[BaseModel]) -> dict[str, Any]:
+    """The columns of ``model`` marked ``UpstreamNotNull``, with what the console writes for "none"."""
+    found: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        for item in info.metadata:
+            if isinstance(item, UpstreamNotNull):
+                found[name] = item.written
+    return found
+
+
+def _none_is(written: Any) -> BeforeValidator:
+    return BeforeValidator(lambda value: (written() if callable(written) else written) if value is None else value)
+
+
 Id = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(check_identifier)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(check_text)]
 Text255 = Annotated[str, StringConstraints(max_length=255), AfterValidator(check_text)]
@@ -142,6 +170,9 @@ Prefix = Annotated[str, StringConstraints(max_length=50), AfterValidator(check_t
 Email = Annotated[str, StringConstraints(max_length=255), AfterValidator(check_text), AfterValidator(check_email)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(check_json)]
 JsonList = Annotated[list[Any], AfterValidator(check_json)]
+GoText255 = Annotated[Text255, UpstreamNotNull(""), _none_is("")]
+"""Optional text that upstream reads into a Go ``string``: empty, never NULL."""
+GoJsonObject = Annotated[JsonObject, UpstreamNotNull({}), _none_is(dict)]
 
 
 class Record(BaseModel):
@@ -180,7 +211,7 @@ class Record(BaseModel):
 class Tenant(Record):
     id: Id
     name: Name
-    domain: Text255 | None = None
+    domain: GoText255 = ""
     db_dsn: Text = Field("", repr=False, description="may contain a password: a secret")
     db_schema: Text255 = ""
     status: TenantStatus = "active"
@@ -234,7 +265,7 @@ class User(Record):
     tenant_id: Id
     username: Name
     email: Email
-    full_name: Text255 | None = None
+    full_name: GoText255 = ""
     status: UserStatus = "active"
     metadata: JsonObject | None = None
     created_at: datetime | None = None
@@ -263,18 +294,30 @@ class AppKey(Record):
     app_id: Id
     key_id: Id
     prefix: Prefix
-    secret_hash: Annotated[str, AfterValidator(check_text)] = Field(repr=False, description="SHA3-256 of the secret, never the secret")
+    secret_hash: Annotated[str, AfterValidator(check_text)] = Field(
+        repr=False, description="base64url SHA3-256 of the secret (stores.keys), never the secret")
     key_type: KeyType
     environment: KeyEnvironment
-    user_id: Id | None = None
+    user_id: Annotated[Id | None, UpstreamNotNull("app:<app_id>")] = Field(
+        None, description='the owning user, or "app:<app_id>" for a key the app owns (stores.owners)')
     name: Name
     scopes: JsonList | None = None
-    metadata: JsonObject | None = None
+    metadata: GoJsonObject = Field(default_factory=dict)
     created_at: datetime | None = None
     expires_at: datetime | None = None
     last_used: datetime | None = None
     revoked: bool = False
     revoked_at: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _owned_by_the_app_unless_a_user_is_named(cls, values: Any) -> Any:
+        """No owner means the app owns the key: upstream's ``app:<app_id>``, not NULL (NULL only
+        for an app id too long to fit, which lokstra-auth could not store either)."""
+        if isinstance(values, dict) and values.get("user_id") in (None, "") and isinstance(values.get("app_id"), str):
+            owner = f"app:{values['app_id']}"
+            return {**values, "user_id": owner if len(owner) <= 255 else None}
+        return values
 
     def key(self) -> tuple[str, ...]:
         return (self.id,)

@@ -17,6 +17,7 @@ from typing import Any
 
 from console.browse.filters import FilterSpec, Token, yes_no
 from console.browse.format import cell, human_count
+from stores.keys import public_id
 from stores.models import (
     APP_STATUSES, APP_TYPES, BRANCH_STATUSES, BRANCH_TYPES, GRANT_STATUSES, KEY_ENVIRONMENTS, KEY_TYPES,
     TENANT_STATUSES, USER_STATUSES, utcnow,
@@ -116,7 +117,7 @@ KEY_FILTERS = FilterSpec(tokens=(Token("env", "environment", KEY_ENVIRONMENTS), 
                                  Token("revoked", "revoked", convert=yes_no, hint="yes|no")),
                          expires="expires_before")
 KEY_COLUMNS = (col("app", "app_id", 10), col("name", "name", 14),
-               Column("key id", lambda k, _e: f"{k.prefix}{k.key_id}", 20), col("type", "key_type", 6),
+               Column("key id", lambda k, _e: public_id(k.prefix, k.key_id), 20), col("type", "key_type", 6),
                Column("state", lambda k, _e: _key_state(k), 7),
                Column("expires", lambda k, _e: cell(k.expires_at)[:10], 10))
 

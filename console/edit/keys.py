@@ -1,6 +1,6 @@
 """API keys: generate (shown once), revoke with a reason, rotate with an overlap.
 
-The full key ``{app_id}_{key_id}.{secret}`` exists in one place only: the ``NewKey`` that
+The full key ``{prefix}_{key_id}.{secret}`` (the form lokstra-auth parses) exists in one place only: the ``NewKey`` that
 ``Admin.generate_key`` / ``rotate_key`` returns (the store holds the SHA3-256 hash).
 ``KeyShownOnce`` shows it, copies it on request (OSC 52: works over SSH) and closes only
 once the operator confirms they stored it; closing blanks the widget, drops the console's
@@ -147,7 +147,7 @@ class GenerateKey(EditModal[AppKey | None]):
                 yield from self._row("expires", Input(id="f-expires", placeholder="days (90), 12h or a date; "
                                                       "empty: never", compact=True))
                 owner = (Static(Text(self.user_id), id="f-owner") if self.user_id is not None else
-                         Lookup(self.find_users, placeholder="username (optional): type its start", id="f-owner"))
+                         Lookup(self.find_users, placeholder="username, or empty: the app owns it", id="f-owner"))
                 yield from self._row("owner", owner)
             yield Static("", id="problem", classes="problem", disabled=True)
             yield from buttons(Button("Generate (ctrl+s)", id="generate", variant="primary", compact=True),

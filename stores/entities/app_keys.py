@@ -4,20 +4,23 @@ from stores.contract import KeyFilter
 from stores.entities.base import TableStore
 from stores.errors import NotFound, ReferenceMissing
 from stores.models import AppKey, utcnow
+from stores.owners import is_app_owner
 from stores.query import Page, RowCount
 from stores.tables import APP_KEYS, USERS
 
 
 class AppKeys(TableStore[AppKey]):
-    """API keys. Only ``secret_hash`` (SHA3-256) is ever stored; see ``stores.keys``."""
+    """API keys. Only ``secret_hash`` (base64url SHA3-256) is ever stored; see ``stores.keys``."""
 
     spec = APP_KEYS
 
     async def store(self, key: AppKey) -> AppKey:
-        """Save a new key. An owner (``user_id``) must exist when given, although upstream
-        has no foreign key for it: a key owned by nobody real is an operator mistake."""
+        """Save a new key. A user owner (``user_id``) must exist, although upstream has no
+        foreign key for it: a key owned by nobody real is an operator mistake. An app owner
+        (``app:<app_id>``, what upstream writes and the default) is not a user."""
         key = self.validated(key)
-        if key.user_id is not None and await self.engine.fetch(USERS, (key.tenant_id, key.user_id)) is None:
+        if (key.user_id is not None and not is_app_owner(key.user_id)
+                and await self.engine.fetch(USERS, (key.tenant_id, key.user_id)) is None):
             raise ReferenceMissing(self.spec.entity, "user", f"{key.tenant_id}/{key.user_id}", "user_id")
         return await self._create(key)
 

@@ -224,7 +224,7 @@ async def run_workload(stores: Stores, workload: Workload) -> Workload:
         first = workload.user_ids[0]
         await write(stores.user_apps.grant_access(tid, "api", first))
         await write(stores.app_keys.store(AppKey(
-            id=workload.key_pk, tenant_id=tid, app_id="api", key_id=workload.key_pk, prefix="sk_test_",
+            id=workload.key_pk, tenant_id=tid, app_id="api", key_id=workload.key_pk, prefix="sk_test",
             secret_hash=hash_secret(new_secret()), key_type="secret", environment="test", user_id=first,
             name="drill key", scopes=["read"], expires_at=utcnow() + timedelta(hours=1))))
         await write(stores.user_apps.revoke_access(tid, "api", first))

@@ -202,7 +202,7 @@ async def test_an_edit_shows_the_diff_and_the_row_shows_the_new_value_with_the_c
         await type_into(pilot, form.query_one("#f-full_name", Input), "Zed Two")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the diff")
-        assert "full_name: ∅ → Zed Two" in screen_text(app)
+        await until(pilot, lambda: 'full_name: "" → Zed Two' in screen_text(app), "the diff from blank to the new name")
         await pilot.press("right", "enter")
         await back_on_list(pilot, app, "the list after the save")
         await until(pilot, lambda: "Zed Two" in row_cells(app, "acme/u2"), "the new value in the row")

@@ -117,7 +117,7 @@ async def test_generated_key_is_stored_as_a_hash_that_verifies_the_shown_secret(
     new = await admin.generate_key(tenant_id="acme", app_id="web", key_type="secret", environment="test",
                                    name="ci", scopes=["read"], user_id="u1")
     app_and_key, secret = new.full_key.split(".", 1)
-    assert app_and_key == f"web_{new.key.key_id}" and new.key.prefix == "sk_test_"
+    assert app_and_key == f"sk_test_{new.key.key_id}" and new.key.prefix == "sk_test"
     stored = await stores.app_keys.get_by_id(new.key.id)
     assert verify_secret(secret, stored.secret_hash) and secret not in stored.model_dump_json()
     entries = await _audit(stores)

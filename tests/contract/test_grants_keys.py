@@ -67,7 +67,7 @@ async def test_key_store_only_holds_a_hash_that_verifies(stores: Stores) -> None
     fetched = await stores.app_keys.get_by_key_id("acme", "web", "pub-2")
     assert verify_secret(secret, fetched.secret_hash)
     assert not verify_secret(secret + "x", fetched.secret_hash)
-    assert full_key("web", "pub-2", secret) == f"web_pub-2.{secret}"
+    assert full_key("sk_live", "pub2", secret) == f"sk_live_pub2.{secret}"
     with pytest.raises(NotFound):
         await stores.app_keys.get_by_key_id("acme", "other-app", "pub-2")
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from console.edit.delete import radius_text
-from console.edit.fields import JsonProblem, diff, form_fields, parse_json
+from console.edit.fields import JsonProblem, diff, form_fields, parse_json, text_value
 from console.edit.parse import parse_duration, parse_expiry, parse_scopes
 from stores.admin import BlastRadius
 from tests.support.factories import tenant
@@ -22,7 +22,10 @@ def test_fields_come_from_the_models() -> None:
     assert fields["address"].kind == "json" and fields["address"].optional
     assert "created_at" not in fields and fields["id"].key
     tenant_fields = {spec.name: spec for spec in form_fields("tenant")}
-    assert tenant_fields["db_dsn"].kind == "secret" and tenant_fields["domain"].optional
+    assert tenant_fields["db_dsn"].kind == "secret"
+    # Blank, not NULL: lokstra-auth reads tenants.domain into a Go string (docs/upstream.md, B).
+    assert not tenant_fields["domain"].required and not tenant_fields["domain"].optional
+    assert text_value(tenant_fields["domain"], "") == ""
 
 
 def test_json_problems_name_line_and_column() -> None:

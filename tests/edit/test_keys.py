@@ -15,7 +15,7 @@ from tests.edit.conftest import Results, Run
 from tests.support.factories import key
 from tests.support.tui import screen_text, until
 
-FULL_KEY = re.compile(r"web_([0-9a-f]{16})\.([A-Za-z0-9_-]{43})")
+FULL_KEY = re.compile(r"[sp]k_(?:live|test)_([0-9a-f]{16})\.([A-Za-z0-9_-]{43})")
 
 
 async def shown_key(pilot, app) -> tuple[str, str]:  # noqa: ANN001

@@ -28,7 +28,7 @@ def user(tenant_id: str = "acme", user_id: str = "u1", **kw: Any) -> User:
 
 def key(tenant_id: str = "acme", app_id: str = "web", key_pk: str = "k1", **kw: Any) -> AppKey:
     return AppKey(**{"id": key_pk, "tenant_id": tenant_id, "app_id": app_id, "key_id": f"kid-{key_pk}",
-                     "prefix": "sk_live_", "secret_hash": hash_secret(f"secret-{key_pk}"), "key_type": "secret",
+                     "prefix": "sk_live", "secret_hash": hash_secret(f"secret-{key_pk}"), "key_type": "secret",
                      "environment": "live", "name": f"key {key_pk}", "scopes": ["read"], **kw})
 
 
