@@ -19,7 +19,7 @@ from typing import Any
 
 from stores.audit import audit_entry
 from stores.errors import NotFound, ValidationFailed
-from stores.keys import full_key, hash_secret, key_prefix, new_key_id, new_secret
+from stores.keys import HashForm, full_key, hash_form, hash_secret, key_prefix, new_key_id, new_secret
 from stores.owners import app_owner, is_app_owner
 from stores.models import App, AppKey, Branch, Record, Tenant, User, UserApp, check_text, naive_utc, utcnow
 from stores.open import Stores
@@ -97,6 +97,8 @@ class KeyReport:
     expiring: list[AppKey]
     expired_not_revoked: list[AppKey]
     never_used: list[AppKey]
+    unverifiable: list[AppKey] = field(default_factory=list)
+    """Live keys lokstra-auth can never verify (a hash not in its encoding): re-issue them."""
 
 
 CHANGED = "(changed)"
@@ -342,6 +344,7 @@ class Admin:
                             key=lambda k: k.expires_at),  # type: ignore[arg-type,return-value]
             expired_not_revoked=[k for k in live if k.expires_at is not None and k.expires_at < now],
             never_used=[k for k in live if k.last_used is None],
+            unverifiable=[k for k in live if hash_form(k.secret_hash) is not HashForm.UPSTREAM],
         )
 
     # -- reveal -----------------------------------------------------------------------------

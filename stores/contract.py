@@ -26,7 +26,7 @@ from stores.models import (
     App, AppKey, AppStatus, AppType, Branch, BranchStatus, BranchType, GrantStatus, KeyEnvironment,
     KeyType, Tenant, TenantStatus, Text, User, UserApp, UserStatus, naive_utc,
 )
-from stores.query import Before, Condition, Eq, Filter, Page, Prefix, RowCount
+from stores.query import Before, Condition, Eq, Filter, IsNull, Page, Prefix, RowCount
 
 __all__ = [
     "TenantFilter", "AppFilter", "BranchFilter", "UserFilter", "GrantFilter", "KeyFilter",
@@ -39,13 +39,21 @@ def _present(*conditions: Condition | None) -> tuple[Condition, ...]:
     return tuple(c for c in conditions if c is not None)
 
 
+def _soft_deleted(deleted: bool | None) -> Condition | None:
+    """Soft deleted or not, as upstream decides it: by ``deleted_at`` alone (its stores set
+    only that column and filter ``deleted_at IS NULL``; the status may still say active)."""
+    return None if deleted is None else IsNull("deleted_at", set=deleted)
+
+
 class TenantFilter(Filter):
     name_prefix: Text | None = None
     status: TenantStatus | None = None
+    deleted: bool | None = None
 
     def conditions(self) -> tuple[Condition, ...]:
         return _present(Prefix("name", self.name_prefix) if self.name_prefix else None,
-                        Eq("status", self.status) if self.status else None)
+                        Eq("status", self.status) if self.status else None,
+                        _soft_deleted(self.deleted))
 
 
 class AppFilter(Filter):
@@ -75,11 +83,13 @@ class UserFilter(Filter):
     username_prefix: Text | None = None
     email_prefix: Text | None = None
     status: UserStatus | None = None
+    deleted: bool | None = None
 
     def conditions(self) -> tuple[Condition, ...]:
         return _present(Prefix("username", self.username_prefix) if self.username_prefix else None,
                         Prefix("email", self.email_prefix) if self.email_prefix else None,
-                        Eq("status", self.status) if self.status else None)
+                        Eq("status", self.status) if self.status else None,
+                        _soft_deleted(self.deleted))
 
 
 class GrantFilter(Filter):

@@ -45,7 +45,17 @@ class Before:
     value: datetime
 
 
-Condition = Eq | Prefix | Before
+@dataclass(frozen=True)
+class IsNull:
+    """The column holds NULL (``set``: False) or any value (``set``: True). ``json``: a JSON
+    ``null`` counts as NULL too, as the memory backend (and the digests) hold it."""
+
+    column: str
+    set: bool = False
+    json: bool = False
+
+
+Condition = Eq | Prefix | Before | IsNull
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from tests.support.environment import isolate_settings
 
 PASSWORD = "Quokka-Zebra-7731-secret"
 CHECK_ITEMS = ["server reachable", "database exists", "server version", "schema current", "privileges",
+               "readable by lokstra-auth", "api key hashes",
                "primary or standby", "pg_stat_statements", "ssl", "pool settings", "last backup"]
 
 
@@ -133,14 +134,62 @@ def test_check_on_a_migrated_database(dsn: str, capsys: pytest.CaptureFixture[st
     assert list(items) == CHECK_ITEMS
     assert code == 0, document
     assert items["schema current"]["state"] == "ok" and items["privileges"]["state"] == "ok"
-    assert items["last backup"] == {"name": "last backup", "state": "unknown",
+    assert items["last backup"] == {"name": "last backup", "state": "unknown", "listed": [],
                                     "detail": "unknown (the console cannot see backups)", "fix": items["last backup"]["fix"]}
+    assert items["readable by lokstra-auth"]["state"] == "ok" and items["api key hashes"]["state"] == "ok"
     assert items["ssl"]["state"] == "ok" and "local connection" in items["ssl"]["detail"]
     assert items["pg_stat_statements"]["state"] in {"ok", "warn"} and items["server version"]["detail"].startswith("PostgreSQL")
     assert document["summary"]["fail"] == 0
     code, out, err = cli(capsys, "check", "--dsn", dsn)
     assert code == 0 and "unknown  last backup" in out
     assert PASSWORD not in out + err + json.dumps(document)
+
+
+def test_check_finds_what_lokstra_auth_cannot_read_and_its_fix_works(
+        dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """NULL where upstream's Go wants a string, and a key an older console hashed in hex
+    (docs/upstream.md A and B; tests/contract/test_upstream_compat.py cites the lines)."""
+    import hashlib
+
+    import asyncpg
+
+    hex_hash = hashlib.sha3_256(b"gone").hexdigest()
+
+    async def write_like_others() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f"""
+                INSERT INTO lokstra_auth.tenants (id, name, domain, db_dsn, db_schema) VALUES ('old', 'Old', NULL, '', 'old');
+                INSERT INTO lokstra_auth.apps (id, tenant_id, name, type) VALUES ('web', 'old', 'Web', 'web');
+                INSERT INTO lokstra_auth.users (id, tenant_id, username, email) VALUES ('u1', 'old', 'u1', 'u1@x.io');
+                INSERT INTO lokstra_auth.app_keys (id, tenant_id, app_id, key_id, prefix, secret_hash, key_type,
+                                                   environment, name, metadata)
+                VALUES ('k1', 'old', 'web', 'kid1', 'sk_live_', '{hex_hash}', 'secret', 'live', 'ci', '{{}}');""")
+        finally:
+            await conn.close()
+
+    asyncio.run(write_like_others())
+    code, document = cli_json(capsys, "check", "--dsn", dsn)
+    items = {item["name"]: item for item in document["checks"]}
+    assert code == 1
+    readable = items["readable by lokstra-auth"]
+    assert readable["state"] == "fail" and "tenants.domain: 1 row NULL" in readable["detail"]
+    assert "users.full_name: 1 row NULL" in readable["detail"] and "app_keys.user_id: 1 row NULL" in readable["detail"]
+    keys = items["api key hashes"]
+    assert keys["state"] == "fail" and keys["listed"] == ["old/web sk_live_kid1 'ci' (hex SHA3-256 written by an older "
+                                                          "console: lokstra-auth cannot verify it)"]
+
+    async def apply(statements: str) -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(statements)
+        finally:
+            await conn.close()
+
+    asyncio.run(apply(readable["fix"].removeprefix("As the tables' owner: ")))
+    _, document = cli_json(capsys, "check", "--dsn", dsn)
+    items = {item["name"]: item for item in document["checks"]}
+    assert items["readable by lokstra-auth"]["state"] == "ok"
 
 
 def test_check_flags_a_pool_larger_than_the_server(dsn: str, capsys: pytest.CaptureFixture[str],

@@ -105,6 +105,18 @@ def _status(entity_values: tuple[str, ...]) -> Token:
     return Token("status", "status", entity_values)
 
 
+SOFT_DELETED = Token("deleted", "deleted", convert=yes_no, hint="yes|no")
+"""``deleted:yes``: rows lokstra-auth treats as deleted (``deleted_at`` set), whatever their status."""
+
+
+def shown_status(row: Any, _extra: Mapping[str, str] | None = None) -> str:
+    """The status as lokstra-auth acts on it: its stores soft-delete by setting ``deleted_at``
+    alone and leave ``status`` as it was (docs/upstream.md D), so such a row is deleted."""
+    if getattr(row, "deleted_at", None) is not None and row.status != "deleted":
+        return "deleted"
+    return str(row.status)
+
+
 def _key_state(key: Any, now: datetime | None = None) -> str:
     if key.revoked:
         return "revoked"
@@ -163,10 +175,10 @@ ROOT = Level(None, Scope(), "tenants", ("tenants", "all_audit"))
 
 _register(ListKind(
     "tenants", "tenants",
-    (col("id", "id", 16), col("name", "name", 22), col("status", "status", 9),
+    (col("id", "id", 16), col("name", "name", 22), Column("status", shown_status, 9),
      Column("apps", lambda t, e: e.get("apps", ""), 5), Column("users", lambda t, e: e.get("users", ""), 8)),
     lambda s, scope, f, p: s.tenants.page(filter=f, **p),
-    FilterSpec(bare="name_prefix", bare_help="name prefix", tokens=(_status(TENANT_STATUSES),)),
+    FilterSpec(bare="name_prefix", bare_help="name prefix", tokens=(_status(TENANT_STATUSES), SOFT_DELETED)),
     estimate=lambda s, scope, f: s.tenants.estimate_count(filter=f),
     count=lambda s, scope, f: s.tenants.count(filter=f),
     opens=lambda t, scope: tenant_level(t.id), entity="tenant", extras=_tenant_extras,
@@ -183,11 +195,11 @@ _register(ListKind(
 ))
 _register(ListKind(
     "users", "users",
-    (col("username", "username", 18), col("email", "email", 28), col("status", "status", 9),
+    (col("username", "username", 18), col("email", "email", 28), Column("status", shown_status, 9),
      col("full name", "full_name", 15)),
     lambda s, scope, f, p: s.users.page(scope.tenant_id, filter=f, **p),
     FilterSpec(bare="username_prefix", bare_help="username prefix", email="email_prefix",
-               tokens=(Token("email", "email_prefix", hint="PREFIX"), _status(USER_STATUSES))),
+               tokens=(Token("email", "email_prefix", hint="PREFIX"), _status(USER_STATUSES), SOFT_DELETED)),
     estimate=lambda s, scope, f: s.users.estimate_count(scope.tenant_id, filter=f),
     count=lambda s, scope, f: s.users.count(scope.tenant_id, filter=f),
     opens=lambda u, scope: user_level(u.tenant_id, u.id, u.username), entity="user",

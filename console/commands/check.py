@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import asyncpg
@@ -61,6 +61,8 @@ class Item:
     state: str
     detail: str
     fix: str = ""
+    listed: list[str] = field(default_factory=list)
+    """Every case the detail summarises (in the JSON document only)."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,13 +112,14 @@ class Checklist:
         self.target = target
         self.items: list[Item] = []
 
-    def add(self, name: str, state: str, detail: str, fix: str = "") -> None:
-        self.items.append(Item(name, state, detail, fix))
+    def add(self, name: str, state: str, detail: str, fix: str = "", listed: list[str] | None = None) -> None:
+        self.items.append(Item(name, state, detail, fix, listed or []))
 
     async def run(self) -> int:
         conn = await self._connect()
         if conn is None:
-            for name in ("server version", "schema current", "privileges", "primary or standby",
+            for name in ("server version", "schema current", "privileges", "readable by lokstra-auth",
+                         "api key hashes", "primary or standby",
                          "pg_stat_statements", "ssl", "pool settings"):
                 self.add(name, SKIPPED, "not checked: no connection")
             self.add(*BACKUP)
@@ -125,6 +128,7 @@ class Checklist:
             await self._server_version(conn)
             await self._schema()
             await self._privileges(conn)
+            await self._upstream_compat()
             await self._standby(conn)
             await self._pg_stat_statements(conn)
             await self._ssl(conn)
@@ -187,6 +191,36 @@ class Checklist:
             self.add("privileges", WARN, f"{', '.join(missing)} missing; {wanted} granted on the others")
         else:
             self.add("privileges", OK, f"{user} may {wanted} on the six tables in {schema}")
+
+    async def _upstream_compat(self) -> None:
+        """Rows lokstra-auth cannot read and keys it cannot verify (stores/compat.py)."""
+        from stores import open_stores
+        from stores.compat import compat_report, problems
+        from stores.errors import StoreError
+
+        try:
+            stores = await open_stores(self.target.store_settings(pool_min_size=1, pool_max_size=2))
+        except StoreError as exc:
+            for name in ("readable by lokstra-auth", "api key hashes"):
+                self.add(name, SKIPPED, f"not checked: {exc}")
+            return
+        try:
+            report = await compat_report(stores)
+        finally:
+            await stores.close()
+        schema = self.target.schema
+        found = {problem.kind: problem for problem in problems(report, schema)}
+        nulls = found.get("nulls")
+        if nulls is None:
+            self.add("readable by lokstra-auth", OK, "no NULL where lokstra-auth's Go code needs a value")
+        else:
+            self.add("readable by lokstra-auth", FAIL, nulls.what, nulls.fix)
+        keys = found.get("keys")
+        if keys is None:
+            self.add("api key hashes", OK, f"{report.keys_checked:,} keys, every hash in lokstra-auth's encoding")
+        else:
+            self.add("api key hashes", FAIL if keys.serious else WARN, keys.what,
+                     f"{keys.fix}; `check --json` lists the first {len(keys.listed)}", keys.listed)
 
     async def _standby(self, conn: asyncpg.Connection) -> None:
         if await facts.in_recovery(conn):

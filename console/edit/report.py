@@ -1,4 +1,5 @@
-"""The key report: keys expiring within N days, expired but not revoked, never used."""
+"""The key report: keys expiring within N days, expired but not revoked, never used, and
+those lokstra-auth can never verify (to re-issue)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,7 +18,9 @@ from stores.errors import StoreError
 from stores.models import AppKey
 
 DEFAULT_DAYS = 30
-SECTIONS = (("expiring", "Expiring"), ("expired_not_revoked", "Expired, not revoked"), ("never_used", "Never used"))
+SECTIONS = (("expiring", "Expiring"), ("expired_not_revoked", "Expired, not revoked"), ("never_used", "Never used"),
+            ("unverifiable", "Re-issue"))
+"""``unverifiable``: keys lokstra-auth cannot verify (an older console's hex hash): rotate them."""
 
 
 def when(value: datetime | None) -> str:

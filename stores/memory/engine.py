@@ -240,7 +240,10 @@ class MemoryEngine:
         values = tuple(eq.value for eq in scope)
         prefix = next((c for c in conditions if isinstance(c, Prefix)
                        and any(i.column == c.column and i.scope == columns for i in spec.orders)), None)
-        index = table.index_for(prefix.column, columns) if prefix else next(i for i in spec.orders if i.scope == columns)
+        index = table.index_for(prefix.column, columns) if prefix else next(
+            (i for i in spec.orders if i.scope == columns), None)
+        if index is None:  # a scope no keyset order has (e.g. every user of every tenant): a walk
+            return sum(1 for row in table.rows.values() if matches(row, (*scope, *conditions)))
         rest = tuple(c for c in conditions if c is not prefix)
         if not rest:
             return table.range_size(index, values, prefix.value if prefix else None)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from sortedcontainers import SortedDict
 
 from stores.models import Record
-from stores.query import Before, Condition, Eq, Prefix, prefix_upper_bound
+from stores.query import Before, Condition, Eq, IsNull, Prefix, prefix_upper_bound
 from stores.tables import OrderIndex, TableSpec, Unique
 
 Key = tuple[str, ...]
@@ -23,6 +23,9 @@ def matches(row: Record, conditions: tuple[Condition, ...]) -> bool:
                 return False
         elif isinstance(condition, Before):
             if value is None or not value < condition.value:
+                return False
+        elif isinstance(condition, IsNull):
+            if (value is not None) != condition.set:
                 return False
     return True
 

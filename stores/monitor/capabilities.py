@@ -46,6 +46,8 @@ class Capabilities:
     """pg_settings values; None where the role may not see the setting."""
     columns: StatementColumns | None = None
     """The pg_stat_statements columns the monitor reads (picked for the version)."""
+    upstream: list[Gap] = field(default_factory=list)
+    """What lokstra-auth itself cannot read or verify in these stores (stores/compat.py)."""
 
     @property
     def created(self) -> bool:
@@ -130,5 +132,6 @@ class Capabilities:
             found.append(Gap("pg_stat_statements.track_planning is off: no planning time (n/a)",
                              "ALTER SYSTEM SET pg_stat_statements.track_planning = on; SELECT pg_reload_conf();",
                              serious=False))
+        found.extend(self.upstream)
         found.sort(key=lambda gap: not gap.serious)
         return found

@@ -21,7 +21,7 @@ import asyncpg
 
 from stores.errors import StoreError
 from stores.monitor import sql
-from stores.monitor.capabilities import EXTENSION, Capabilities
+from stores.monitor.capabilities import EXTENSION, Capabilities, Gap
 from stores.monitor.deltas import HISTORY, DeltaTracker
 from stores.monitor.models import (
     Figures, IndexStats, Sample, Session, Statement, StatementKey, StatementsInfo, TableStats,
@@ -32,6 +32,9 @@ from stores.postgres.diagnose import scrub
 from stores.settings import APPLICATION_NAME
 
 T = TypeVar("T")
+
+UPSTREAM_CHECK_TIMEOUT_MS = 5000
+"""The longest the probe's count of rows lokstra-auth cannot read may take (a seq scan each)."""
 
 STATEMENT_TIMEOUT_MS = 2000
 LOCK_TIMEOUT_MS = 500
@@ -128,6 +131,7 @@ class PostgresMonitor:
                     caps.readable = True
                 except asyncpg.PostgresError as exc:
                     caps.read_error, caps.read_error_code = self._text(exc), exc.sqlstate
+        caps.upstream = await self._upstream_gaps()
         self.capabilities = caps
         if not caps.readable:
             reason = caps.read_error or f"{EXTENSION} is not available in database {caps.database}"
@@ -136,6 +140,24 @@ class PostgresMonitor:
         elif not caps.has_info:
             self.denied["info"] = f"pg_stat_statements_info needs PostgreSQL 14 (this is {caps.server_version})"
         return caps
+
+    async def _upstream_gaps(self) -> list[Gap]:
+        """Rows lokstra-auth cannot read and keys it cannot verify, read once with the probe."""
+        from stores.compat import compat_report, problems
+        from stores.open import Stores
+
+        try:
+            # One read-only transaction with the monitor's own bounds: a table locked by someone
+            # else, or a huge one, must not hold up the monitor (it says "not checked" instead).
+            async with self.engine.atomic():
+                async with self.engine.connection() as conn:
+                    await conn.execute(f"SET TRANSACTION READ ONLY; SET LOCAL lock_timeout = {self.lock_timeout_ms}; "
+                                       f"SET LOCAL statement_timeout = {UPSTREAM_CHECK_TIMEOUT_MS}")
+                report = await compat_report(Stores(self.engine))
+        except StoreError as exc:
+            return [Gap(f"What lokstra-auth can read was not checked: {exc}",
+                        "Run `lokstra-console check` for the details", serious=False)]
+        return [Gap(problem.what, problem.fix, problem.serious) for problem in problems(report, self._schema)]
 
     async def _read_capabilities(self, conn: asyncpg.Connection) -> Capabilities:
         row = await conn.fetchrow(sql.SESSION_SQL)

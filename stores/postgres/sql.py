@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stores.query import Before, Condition, Eq, PageRequest, Prefix, prefix_upper_bound
+from stores.query import Before, Condition, Eq, IsNull, PageRequest, Prefix, prefix_upper_bound
 from stores.tables import TableSpec
 
 
@@ -45,6 +45,9 @@ def where(conditions: tuple[Condition, ...], params: Params) -> list[str]:
                 clauses.append(f'{column} COLLATE "C" < {params.add(bound)}')
         elif isinstance(condition, Before):
             clauses.append(f"{column} < {params.add(condition.value)}")
+        elif isinstance(condition, IsNull):
+            null = f"({column} IS NULL OR {column} = 'null'::jsonb)" if condition.json else f"{column} IS NULL"
+            clauses.append(f"NOT {null}" if condition.set else null)
     return clauses
 
 

@@ -253,6 +253,20 @@ async def test_capability_fix_for_a_plain_role(pg_server: PgServer, stats_db: st
     assert f"GRANT pg_monitor TO {plain_role};" in text
 
 
+async def test_capabilities_name_rows_lokstra_auth_cannot_read(pg_server: PgServer, migrated_template: str) -> None:
+    """The capability list reports rows upstream's Go code cannot scan (NULL into ``Domain
+    string``: docs/upstream.md B, tests/contract/test_upstream_compat.py cites the lines)."""
+    dsn = pg_server.create_database("nulls", template=migrated_template)
+    try:
+        pg_server.execute("INSERT INTO lokstra_auth.tenants (id, name, domain, db_dsn, db_schema) "
+                          "VALUES ('old', 'Old', NULL, '', 'old')", database=db_name(dsn))
+        text = " ".join((await caps_text(dsn)).split())
+        assert "tenants.domain: 1 row NULL" in text
+        assert "UPDATE lokstra_auth.tenants SET domain = '' WHERE domain IS NULL" in text
+    finally:
+        pg_server.drop_database(dsn)
+
+
 # ----- read-only ---------------------------------------------------------------------------------
 
 async def test_read_only_leaves_reset_cancel_and_terminate_out(stats_db: str) -> None:
