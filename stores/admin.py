@@ -21,7 +21,7 @@ from stores.audit import audit_entry
 from stores.errors import NotFound, ValidationFailed
 from stores.keys import HashForm, full_key, hash_form, hash_secret, key_prefix, new_key_id, new_secret
 from stores.owners import app_owner, is_app_owner
-from stores.models import App, AppKey, Branch, Record, Tenant, User, UserApp, check_text, naive_utc, utcnow
+from stores.models import App, AppKey, Branch, Record, Tenant, User, UserApp, check_text
 from stores.open import Stores
 from stores.secrets import MASKED_FIELDS, safe_fields
 from stores.tables import APP_KEYS, APPS, BRANCHES, TENANTS, USER_APPS, USERS, TableSpec
@@ -264,8 +264,11 @@ class Admin:
     async def _new_key(self, *, tenant_id: str, app_id: str, key_type: str, environment: str, name: str,
                        scopes: list[str] | None, expires_at: datetime | None, user_id: str | None,
                        metadata: dict[str, Any] | None) -> NewKey:
-        if expires_at is not None and naive_utc(expires_at) <= utcnow():
-            raise ValidationFailed("API key", {"expires_at": "must be in the future"})
+        clock = self.stores.engine.clock
+        if expires_at is not None:
+            expires_at = clock.naive(expires_at)  # the data's wall clock (stores/clock.py)
+            if expires_at <= clock.now():
+                raise ValidationFailed("API key", {"expires_at": "must be in the future"})
         secret = new_secret()
         key_id = new_key_id()
         prefix = key_prefix(key_type, environment)
@@ -315,18 +318,19 @@ class Admin:
             current = await self._locked(key)
             if current.revoked:
                 raise ValidationFailed("API key", {"key": "is revoked; generate a new key instead of rotating"})
-            old_expiry = utcnow() + grace
+            clock = self.stores.engine.clock
+            old_expiry = clock.now() + grace
             if current.expires_at is not None and current.expires_at < old_expiry:
                 old_expiry = current.expires_at
             new = await self._new_key(tenant_id=current.tenant_id, app_id=current.app_id, key_type=current.key_type,
                                       environment=current.environment, name=current.name, scopes=current.scopes,
                                       expires_at=None, user_id=current.user_id,
                                       metadata={**(current.metadata or {}), "rotated_from": current.key_id,
-                                                "rotated_at": utcnow().isoformat(timespec="seconds")})
+                                                "rotated_at": clock.now().isoformat(timespec="seconds")})
             await self.stores.engine.patch(APP_KEYS, (current.id,), {"expires_at": old_expiry})
             await self._audit(new.key, "key.rotate", before={"key_id": current.key_id, "expires_at": current.expires_at},
                               after={"key_id": new.key.key_id, "old_expires_at": old_expiry},
-                              note=f"old key {current.key_id} expires {old_expiry:%Y-%m-%d %H:%M} UTC")
+                              note=f"old key {current.key_id} expires {old_expiry:%Y-%m-%d %H:%M} ({clock.zone})")
         return new
 
     async def key_report(self, tenant_id: str, app_id: str | None = None, within_days: int = 30) -> KeyReport:
@@ -335,7 +339,7 @@ class Admin:
             raise ValidationFailed("key report", {"within_days": "must be from 0 to 3650"})
         keys = (await self.stores.app_keys.list_by_app(tenant_id, app_id) if app_id is not None
                 else await self.stores.app_keys.list_by_tenant(tenant_id))
-        now = utcnow()
+        now = self.stores.engine.clock.now()
         horizon = now + timedelta(days=within_days)
         live = [k for k in keys if not k.revoked]
         return KeyReport(

@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from stores.clock import Clock
 from stores.models import Record, User, UserApp
 from stores.query import Condition, Eq, PageRequest, RowCount
 from stores.tables import TableSpec
@@ -20,6 +21,8 @@ from stores.tables import TableSpec
 
 class Engine(Protocol):
     backend: str
+    clock: Clock
+    """The wall clock lokstra-auth's timestamps are written in (``stores.clock``)."""
 
     async def insert(self, spec: TableSpec, row: Record) -> Record:
         """Insert; AlreadyExists / ReferenceMissing as the constraints say."""

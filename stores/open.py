@@ -59,7 +59,9 @@ async def open_stores(settings: Settings | None = None) -> Stores:
         return Stores(await PostgresEngine.open(settings))
     from stores.memory.engine import MemoryEngine
 
-    engine = MemoryEngine()
+    from stores.clock import UTC_CLOCK, Clock
+
+    engine = MemoryEngine(Clock(settings.db_time_zone) if settings.db_time_zone else UTC_CLOCK)
     if settings.demo_data:
         from stores.demo import DemoSpec, load_into_memory
 

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from stores.clock import zone_named
 from stores.tables import DEFAULT_DATA_SCHEMA
 
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
@@ -73,6 +74,18 @@ class Settings(BaseSettings):
     auth_schema: str = Field(DEFAULT_DATA_SCHEMA, validation_alias=_env("DB_AUTH_SCHEMA", "auth_schema"),
                              description="the schema of lokstra-auth's tables (upstream's DB_AUTH_SCHEMA)")
 
+    db_time_zone: str | None = Field(None, validation_alias=_env("DB_TIME_ZONE", "db_time_zone"),
+                                     description="the zone of lokstra-auth's wall-clock timestamps "
+                                                 "(default: the server's TimeZone for this database and role)")
+
+    @field_validator("db_time_zone", mode="before")
+    @classmethod
+    def _zone_name(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        zone_named(str(value))  # ValueError: not a zone
+        return str(value)
+
     @field_validator("auth_schema", mode="before")
     @classmethod
     def _schema_name(cls, value: Any) -> Any:
@@ -124,6 +137,7 @@ class Settings(BaseSettings):
             statement_cache_size=self.statement_cache_size,
             read_only=self.read_only,
             schema=self.auth_schema,
+            time_zone=self.db_time_zone,
         )
 
 
@@ -176,16 +190,22 @@ class ConnectionTarget:
     read_only: bool = False
     schema: str = DEFAULT_DATA_SCHEMA
     """Where lokstra's tables are (``DB_AUTH_SCHEMA``); not a connection parameter."""
+    time_zone: str | None = None
+    """``DB_TIME_ZONE``: the session's TimeZone; None leaves the server's default, the one
+    lokstra-auth's own sessions get (stores/clock.py)."""
 
     def display(self) -> str:
         """``user@host:port/db``: safe to show on screen and in logs."""
         return f"{self.user}@{self.host}:{self.port}/{self.database}"
 
     def server_settings(self) -> dict[str, str]:
-        """Session settings sent at connect. ``timezone`` is UTC whatever the database or role
-        says: the schema's timestamps have no time zone, Python writes them in UTC, and
-        ``now()`` becomes a naive timestamp in the session's zone."""
-        settings = {"application_name": APPLICATION_NAME, "timezone": "UTC"}
+        """Session settings sent at connect. ``timezone`` only when ``DB_TIME_ZONE`` says: the
+        schema's timestamps have no time zone, and ``NOW()`` in its defaults and triggers must
+        write the wall clock lokstra-auth's own sessions write (the server's default), which
+        the console's Python-side stamps then follow (``stores.clock``)."""
+        settings = {"application_name": APPLICATION_NAME}
+        if self.time_zone:
+            settings["timezone"] = self.time_zone
         if self.read_only:
             settings["default_transaction_read_only"] = "on"
         return settings

@@ -22,6 +22,7 @@ from console.edit.common import EditModal, buttons, dialog, field_problems
 from console.edit.lookup import MATCHES, Lookup
 from console.edit.parse import GRACE_CHOICES, parse_duration, parse_expiry, parse_scopes
 from stores.admin import Admin, NewKey
+from stores.clock import UTC_CLOCK, Clock
 from stores.errors import NotFound, ValidationFailed
 from stores.models import KEY_ENVIRONMENTS, KEY_TYPES, AppKey
 
@@ -163,6 +164,10 @@ class GenerateKey(EditModal[AppKey | None]):
     def on_mount(self) -> None:
         self.query_one("#f-name", Input).focus()
 
+    def _clock(self) -> Clock:
+        stores = self.console.stores
+        return stores.engine.clock if stores is not None else UTC_CLOCK
+
     async def find_users(self, prefix: str) -> list[tuple[str, str]]:
         stores = self.console.stores
         if stores is None:
@@ -186,7 +191,7 @@ class GenerateKey(EditModal[AppKey | None]):
             problems["name"] = "give the key a name (what uses it)"
         scopes = parse_scopes(self.query_one("#f-scopes", Input).value)
         try:
-            expires_at = parse_expiry(self.query_one("#f-expires", Input).value)
+            expires_at = parse_expiry(self.query_one("#f-expires", Input).value, clock=self._clock())
         except ValueError as exc:
             problems["expires"] = str(exc)
             expires_at = None
@@ -353,7 +358,9 @@ class RotateKey(EditModal[AppKey | None]):
         new, old = message.value
         message.value = None  # the message must not keep the key alive
         stored = new.key
-        until = f"{old.expires_at:%Y-%m-%d %H:%M} UTC" if old.expires_at else "its expiry"
+        stores = self.console.stores
+        zone = stores.engine.clock.zone if stores is not None else "UTC"
+        until = f"{old.expires_at:%Y-%m-%d %H:%M} ({zone})" if old.expires_at else "its expiry"
         note = f"The old key {old.key_id} keeps working until {until}."
 
         def closed(_: None) -> None:

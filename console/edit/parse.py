@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from stores.models import naive_utc, utcnow
+from stores.clock import UTC_CLOCK, Clock
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)?\s*$", re.I)
 _UNITS = {"m": timedelta(minutes=1), "min": timedelta(minutes=1), "h": timedelta(hours=1),
@@ -36,11 +36,12 @@ def parse_duration(text: str, default_unit: str = "h") -> timedelta:
         raise ValueError("is too long") from None
 
 
-def parse_expiry(text: str, now: datetime | None = None) -> datetime | None:
+def parse_expiry(text: str, now: datetime | None = None, clock: Clock = UTC_CLOCK) -> datetime | None:
     """When a new key expires: blank = never; ``30`` or ``30d`` = in 30 days (also ``12h``);
-    ``2026-12-31`` (or with a time) = then, UTC. Must be in the future."""
+    ``2026-12-31`` (or with a time) = then, on ``clock`` (the wall clock lokstra-auth's
+    timestamps are in; a time with an offset is converted to it). Must be in the future."""
     text = text.strip()
-    now = now or utcnow()
+    now = now or clock.now()
     if not text:
         return None
     if _DURATION.match(text):
@@ -49,7 +50,7 @@ def parse_expiry(text: str, now: datetime | None = None) -> datetime | None:
         except OverflowError:  # past year 9999
             raise ValueError("is too far in the future") from None
     try:
-        when = naive_utc(datetime.fromisoformat(text))  # a date alone is its midnight
+        when = clock.naive(datetime.fromisoformat(text))  # a date alone is its midnight
     except ValueError:
         raise ValueError("write days (30), a duration (12h) or a date (2026-12-31)") from None
     if when <= now:

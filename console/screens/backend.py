@@ -692,7 +692,7 @@ class BackendScreen(ConsoleScreen):
         except Exception:
             source_rows = None
         if active.backend == "postgres":
-            self.post_message(self.SwitchReady(MemoryEngine(), source_rows, None))
+            self.post_message(self.SwitchReady(MemoryEngine(active.clock), source_rows, None))
             return
         engine = self.spare_postgres
         if engine is None:

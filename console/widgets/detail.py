@@ -37,8 +37,9 @@ class DetailPane(VerticalScroll):
         yield Static("", id="detail-body")
 
     def show(self, row: Any | None, key: str | None = None, revealed: dict[str, str] | None = None,
-             title: str = "") -> None:
-        """Show ``row``; ``revealed`` holds clear values of masked fields for this row only."""
+             title: str = "", time_zone: str | None = None) -> None:
+        """Show ``row``; ``revealed`` holds clear values of masked fields for this row only;
+        ``time_zone``: the wall clock its timestamps are in (``stores.clock``), said once."""
         self.row_key = key
         body = self.query_one("#detail-body", Static)
         if row is None:
@@ -57,4 +58,6 @@ class DetailPane(VerticalScroll):
             if name in MASKED_FIELDS and value:
                 shown.append("  x reveals", style="dim italic")
             grid.add_row(name, shown)
+        if time_zone:
+            grid.add_row(Text("times", style="dim"), Text(f"wall clock in {time_zone} (DB_TIME_ZONE)", style="dim"))
         body.update(grid)

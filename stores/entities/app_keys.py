@@ -3,7 +3,7 @@ from __future__ import annotations
 from stores.contract import KeyFilter
 from stores.entities.base import TableStore
 from stores.errors import NotFound, ReferenceMissing
-from stores.models import AppKey, utcnow
+from stores.models import AppKey
 from stores.owners import is_app_owner
 from stores.query import Page, RowCount
 from stores.tables import APP_KEYS, USERS
@@ -44,7 +44,7 @@ class AppKeys(TableStore[AppKey]):
 
     async def revoke(self, key_pk: str) -> AppKey:
         """Set ``revoked`` and ``revoked_at`` (kept from the first revoke)."""
-        return await self._patch((key_pk,), {"revoked": True, "revoked_at": utcnow()}, frozenset({"revoked_at"}))
+        return await self._patch((key_pk,), {"revoked": True, "revoked_at": self.engine.clock.now()}, frozenset({"revoked_at"}))
 
     async def delete(self, key_pk: str) -> None:
         await self._delete((key_pk,))

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from stores.engine import Engine
 from stores.errors import Conflict, NotFound, ValidationFailed
-from stores.models import Record, check_text, utcnow
+from stores.models import Record, check_text
 from stores.query import (
     Condition, Eq, Filter, Page, PageRequest, RowCount, check_limit, decode_cursor, encode_cursor,
     validation_failed,
@@ -55,7 +55,7 @@ class TableStore(Generic[R]):
 
     def stamped(self, row: R) -> R:
         """Fill the creation / update times the caller left empty (a copy keeps given ones)."""
-        now = utcnow()
+        now = self.engine.clock.now()
         changes: dict[str, Any] = {}
         for column in (self.spec.created_column, self.spec.touch_column):
             if column and getattr(row, column) is None:
@@ -110,7 +110,7 @@ class TableStore(Generic[R]):
             raise ValidationFailed(self.spec.entity, {"status": f"must be one of {', '.join(allowed)}"})
         values: dict[str, Any] = {"status": status}
         if "deleted_at" in self.spec.columns:
-            values["deleted_at"] = utcnow() if status == "deleted" else None
+            values["deleted_at"] = self.engine.clock.now() if status == "deleted" else None
         keep = frozenset({"deleted_at"}) if status == "deleted" else frozenset()
         return await self._patch(key, values, keep)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from stores.contract import GrantFilter
 from stores.entities.base import TableStore, check_keys
-from stores.models import UserApp, utcnow
+from stores.models import UserApp
 from stores.query import Page
 from stores.tables import USER_APPS
 
@@ -18,12 +18,12 @@ class UserApps(TableStore[UserApp]):
         # model_construct: validated() turns bad ids into ValidationFailed (the constructor
         # would raise pydantic's own error, found by tests/reliability/test_fuzz.py).
         grant = self.validated(UserApp.model_construct(tenant_id=tenant_id, app_id=app_id, user_id=user_id,
-                                                       status="active", granted_at=utcnow(), revoked_at=None))
+                                                       status="active", granted_at=self.engine.clock.now(), revoked_at=None))
         return await self.engine.upsert_grant(grant)
 
     async def revoke_access(self, tenant_id: str, app_id: str, user_id: str) -> UserApp:
         """Set status ``revoked`` and ``revoked_at`` (kept from the first revoke)."""
-        return await self._patch((tenant_id, app_id, user_id), {"status": "revoked", "revoked_at": utcnow()},
+        return await self._patch((tenant_id, app_id, user_id), {"status": "revoked", "revoked_at": self.engine.clock.now()},
                                  frozenset({"revoked_at"}))
 
     async def has_access(self, tenant_id: str, app_id: str, user_id: str) -> bool:

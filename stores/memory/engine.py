@@ -18,8 +18,9 @@ from datetime import datetime
 from typing import Any
 
 from stores.errors import AlreadyExists, ReferenceMissing
+from stores.clock import UTC_CLOCK, Clock
 from stores.memory.table import MemoryTable, matches
-from stores.models import Record, User, UserApp, utcnow
+from stores.models import Record, User, UserApp
 from stores.query import Condition, Eq, PageRequest, Prefix, RowCount
 from stores.tables import ALL_TABLES, PARENT_LABEL, USER_APPS, USERS, TableSpec
 
@@ -51,9 +52,11 @@ class MemoryEngine:
 
     backend = "memory"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = UTC_CLOCK) -> None:
         self.tables: dict[str, MemoryTable] = {spec.name: MemoryTable(spec) for spec in ALL_TABLES}
         self.changes = 0
+        self.clock = clock
+        """``DB_TIME_ZONE``'s wall clock, or UTC (``stores.clock``)."""
         from stores.audit import AUDIT
 
         self.side_tables: dict[str, MemoryTable] = {AUDIT.name: MemoryTable(AUDIT)}
@@ -146,7 +149,7 @@ class MemoryEngine:
 
     def _touched(self, spec: TableSpec, old: Record, changes: dict[str, Any]) -> Record:
         if spec.touch_column:
-            changes[spec.touch_column] = utcnow()
+            changes[spec.touch_column] = self.clock.now()
         return old.model_copy(update=changes)
 
     # -- single rows ------------------------------------------------------------------------

@@ -8,13 +8,14 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from migrations import pooler
 from migrations.pooler import Pooler
+from stores.clock import UTC_CLOCK, Clock
 from stores.errors import AlreadyExists, BackendUnavailable, ReadOnly, ReferenceMissing, StoreError, ValidationFailed
 from stores.models import Record, User, UserApp
 from stores.postgres.diagnose import MIGRATE_HINT, diagnose, scrub
@@ -64,6 +65,15 @@ async def reset_connection(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
+def session_clock(zone: str, offset_seconds: float) -> Clock:
+    """The clock of a session whose TimeZone is ``zone`` (now ``offset_seconds`` from UTC):
+    by name where Python knows it, else as a fixed offset (e.g. a POSIX ``<+07>-07``)."""
+    try:
+        return Clock(zone)
+    except ValueError:
+        return Clock.fixed(zone, timedelta(seconds=round(offset_seconds)))
+
+
 def row_model(spec: TableSpec, record: asyncpg.Record) -> Record:
     # Rows from the database are shown as they are, even if our input rules would refuse them.
     # Queries select exactly ``spec.columns`` (never *), so a database with extra columns works.
@@ -84,6 +94,8 @@ class PostgresEngine:
         connections have no statement cache, whatever ``statement_cache_size`` says)."""
         self.schema = target.schema
         """Where lokstra's tables are (``DB_AUTH_SCHEMA``)."""
+        self.clock = Clock(target.time_zone) if target.time_zone else UTC_CLOCK
+        """The wall clock of the sessions (``stores.clock``); read from the server at open."""
 
     @classmethod
     async def open(cls, settings: Settings) -> PostgresEngine:
@@ -124,6 +136,10 @@ class PostgresEngine:
 
     async def check_schema(self) -> None:
         async with self.connection() as conn:
+            zone, offset = await conn.fetchrow(
+                "SELECT current_setting('TimeZone'), "
+                "extract(epoch FROM now()::timestamp - (now() AT TIME ZONE 'UTC'))::float8")
+            self.clock = session_clock(zone, offset)
             missing = await conn.fetchval(
                 "SELECT array_agg(t) FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NULL",
                 [spec.relation(self.schema) for spec in ALL_TABLES],

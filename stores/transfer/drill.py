@@ -33,7 +33,7 @@ from typing import Any
 from stores.errors import NotFound, StoreError
 from stores.keys import hash_secret, new_secret
 from stores.memory.engine import MemoryEngine
-from stores.models import App, AppKey, Branch, Tenant, User, utcnow
+from stores.models import App, AppKey, Branch, Tenant, User
 from stores.open import Stores
 from stores.settings import Settings
 from stores.transfer.copy import table_digests
@@ -226,7 +226,7 @@ async def run_workload(stores: Stores, workload: Workload) -> Workload:
         await write(stores.app_keys.store(AppKey(
             id=workload.key_pk, tenant_id=tid, app_id="api", key_id=workload.key_pk, prefix="sk_test",
             secret_hash=hash_secret(new_secret()), key_type="secret", environment="test", user_id=first,
-            name="drill key", scopes=["read"], expires_at=utcnow() + timedelta(hours=1))))
+            name="drill key", scopes=["read"], expires_at=stores.engine.clock.now() + timedelta(hours=1))))
         await write(stores.user_apps.revoke_access(tid, "api", first))
         user = await stores.users.get(tid, first)
         await write(stores.users.update(user.model_copy(update={"full_name": Workload.UPDATED_NAME})))
@@ -389,7 +389,7 @@ async def _drill(stores: Stores, switchable: SwitchableEngine, pg: Any, report: 
         return found
 
     baseline = await verify("baseline: read postgres", pg, None, "", "digests of every table before the drill")
-    memory = MemoryEngine()
+    memory = MemoryEngine(pg.clock)  # the data keeps its wall clock while it is in memory
     await switch("switch postgres → memory", memory, False, "")
     await verify("verify memory = postgres baseline", memory, baseline,
                  "memory differs from the PostgreSQL baseline in {}")

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stores.audit import carry_audit
+from stores.clock import Clock
 from stores.errors import BackendUnavailable, StoreError
 from stores.models import Record, User, UserApp
 from stores.open import Stores
@@ -179,6 +180,10 @@ class SwitchableEngine:
     @property
     def backend(self) -> str:
         return self._engine.backend
+
+    @property
+    def clock(self) -> Clock:
+        return self._engine.clock
 
     @property
     def current(self) -> Any:

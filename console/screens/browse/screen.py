@@ -457,7 +457,9 @@ class BrowseScreen(ConsoleScreen):
         key = self.frame.state.row_key
         revealed = self.revealed[1] if self.revealed is not None and self.revealed[0] == key else None
         kind = self.frame.kind
-        detail.show(row, key, revealed, title=f"{kind.entity} {key}" if row is not None else "")
+        stores = self.console.stores
+        detail.show(row, key, revealed, title=f"{kind.entity} {key}" if row is not None else "",
+                    time_zone=stores.engine.clock.zone if stores is not None else None)
 
     def _apply_detail_visibility(self) -> None:
         wanted = self.detail_wanted if self.detail_wanted is not None else not self.has_class("-narrow")
@@ -591,7 +593,9 @@ class BrowseScreen(ConsoleScreen):
         if self.prompt_mode == "filter":
             kind = self.frame.kind
             try:
-                parsed = parse_filter(text, kind.filters, list_name=kind.tab)
+                stores = self.console.stores
+                parsed = parse_filter(text, kind.filters, list_name=kind.tab,
+                                      now=stores.engine.clock.now() if stores is not None else None)
             except FilterError as exc:
                 self.notify(str(exc), title="Filter not applied", severity="error", timeout=10)
                 return
