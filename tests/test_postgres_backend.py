@@ -193,3 +193,34 @@ async def test_a_connection_released_mid_transaction_comes_back_clean(migrated_d
             assert not again.is_in_transaction()
     finally:
         await stores.close()
+
+
+async def test_the_data_schema_can_be_lokstra_core(fresh_db: str) -> None:
+    """Upstream's deployment example keeps the data in lokstra_core (pool setting
+    ``schema: ${DB_AUTH_SCHEMA:…}``: cmd/lokstra-auth/config/auth_repository.yaml L43-L48;
+    examples/01_deployment/migrations/01_lokstra_auth/001_auth_core.up.sql L8-L10): stores,
+    a copy with its digests, and the not-migrated diagnosis all follow DB_AUTH_SCHEMA."""
+    from migrations import MigrationRunner
+    from stores.demo import DemoSpec, load_into_memory
+    from stores.memory.engine import MemoryEngine
+    from stores.transfer.copy import copy_tables, table_digests
+
+    with pytest.raises(BackendUnavailable) as unmigrated:
+        await open_stores(pg_settings(fresh_db, auth_schema="lokstra_core"))
+    assert unmigrated.value.cause == "not_migrated" and "lokstra_core" in str(unmigrated.value)
+    await MigrationRunner.from_dsn(fresh_db, data_schema="lokstra_core").up()
+    stores = await open_stores(pg_settings(fresh_db, auth_schema="lokstra_core"))
+    try:
+        source = MemoryEngine()
+        load_into_memory(source, DemoSpec(users=30))
+        await copy_tables(source, stores.engine)
+        assert await table_digests(stores.engine) == await table_digests(source)
+        assert await stores.users.count("acme-corp") == 30
+    finally:
+        await stores.close()
+    conn = await asyncpg.connect(fresh_db)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM lokstra_core.users") > 0
+        assert await conn.fetchval("SELECT to_regnamespace('lokstra_auth') IS NULL")
+    finally:
+        await conn.close()
