@@ -50,7 +50,7 @@ class EntityForm(EditModal[Record | None]):
     EntityForm.conflict #reload { display: block; }
     """
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", priority=True, id="edit.save"),
+        Binding("ctrl+s", "save", "Save", id="edit.save"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="edit.reload"),
     ]
 

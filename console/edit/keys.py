@@ -124,7 +124,7 @@ class GenerateKey(EditModal[AppKey | None]):
     GenerateKey .error { color: $error; height: auto; padding-left: 16; }
     GenerateKey .error:disabled { display: none; }
     """
-    BINDINGS = [Binding("ctrl+s", "generate", "Generate", priority=True, id="key.generate")]
+    BINDINGS = [Binding("ctrl+s", "generate", "Generate", id="key.generate")]
 
     def __init__(self, tenant_id: str, app_id: str, *, user_id: str | None = None) -> None:
         super().__init__()
@@ -297,7 +297,7 @@ class RotateKey(EditModal[AppKey | None]):
     RotateKey.-custom #custom { display: block; }
     RotateKey #grace { width: 1fr; }
     """
-    BINDINGS = [Binding("ctrl+s", "rotate", "Rotate", priority=True, id="key.rotate")]
+    BINDINGS = [Binding("ctrl+s", "rotate", "Rotate", id="key.rotate")]
 
     def __init__(self, key: AppKey) -> None:
         super().__init__()

@@ -82,14 +82,15 @@ class Tmux:
     def pane(self, fmt: str) -> str:
         return self.tmux("display-message", "-p", "-t", "console", fmt).strip()
 
-    def wait_for(self, *needles: str, timeout: float = 60.0) -> str:
+    def wait_for(self, *needles: str, timeout: float = 60.0, gone: tuple[str, ...] = ()) -> str:
+        """The pane once it shows every one of ``needles`` and none of ``gone``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             text = self.text()
-            if all(needle in text for needle in needles):
+            if all(needle in text for needle in needles) and not any(old in text for old in gone):
                 return text
             time.sleep(0.1)
-        raise AssertionError(f"{needles} never showed; the pane shows:\n{self.text()}")
+        raise AssertionError(f"{needles} never showed (or {gone} never went); the pane shows:\n{self.text()}")
 
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=15)
