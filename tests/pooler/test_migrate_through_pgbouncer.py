@@ -17,7 +17,7 @@ import pytest
 from migrations import MigrationRunner, Overall, pooler
 from stores.postgres.diagnose import diagnose
 from tests.pooler.helpers import assert_transactions_move, cli_json, db_name, migration_locks_held
-from tests.support.migrations_helpers import copy_migrations, history_rows, lokstra_rows, write_migration
+from tests.support.migrations_helpers import console_rows, copy_migrations, history_rows, write_migration
 from tests.support.pgbouncer import PgBouncer
 
 pytestmark = pytest.mark.postgres
@@ -76,7 +76,7 @@ def test_migrate_up_and_status_through_transaction_mode_with_the_default_setting
     code, document = cli_json(capsys, "migrate", "status", "--dsn", pooled)
     assert (code, document["status"]["overall"]) == (0, "current"), document
     assert asyncio.run(migration_locks_held(fresh_db)) == [], "no server session kept the migration lock"
-    versions = [version for version, _ in asyncio.run(lokstra_rows(fresh_db))]
+    versions = [version for version, _ in asyncio.run(console_rows(fresh_db))]
     assert versions and versions == sorted(set(versions))
 
 
@@ -100,7 +100,7 @@ def test_a_failed_migration_keeps_the_ones_before_it_and_its_record_through_a_po
     result = asyncio.run(MigrationRunner.from_dsn(pooled, source=source).up())
     assert result.outcome.value == "failed"
     assert [step.success for step in result.steps] == [True] * top + [False]
-    assert [version for version, _ in asyncio.run(lokstra_rows(fresh_db))] == list(range(1, top + 1))
+    assert [version for version, _ in asyncio.run(console_rows(fresh_db))] == list(range(1, top + 1))
     failures = [row["version"] for row in asyncio.run(history_rows(fresh_db)) if row["event"] == "fail"]
     assert failures == [top + 1]
     assert asyncio.run(migration_locks_held(fresh_db)) == []
@@ -181,7 +181,7 @@ async def test_two_runners_at_once_through_transaction_mode_apply_each_migration
     outputs = [await process.communicate() for process in (first, other)]
     assert [process.returncode for process in (first, other)] == [0, 0], outputs
     assert all(b"Traceback" not in err for _, err in outputs), outputs
-    versions = [version for version, _ in await lokstra_rows(fresh_db)]
+    versions = [version for version, _ in await console_rows(fresh_db)]
     applies = [row["version"] for row in await history_rows(fresh_db) if row["event"] == "apply"]
     assert applies == versions == sorted(set(versions)), "every migration applied exactly once"
     assert await migration_locks_held(fresh_db) == []
