@@ -30,6 +30,7 @@ from urllib.parse import quote, quote_plus, unquote, urlsplit
 from pydantic import SecretStr
 
 from stores.postgres.diagnose import scrub
+from stores.secrets import mask_json
 
 LOG_ENV = "LOKSTRA_CONSOLE_LOG"
 MAX_BYTES = 1_000_000
@@ -102,11 +103,16 @@ def scrub_text(text: str) -> str:
 
 class ScrubSecrets(logging.Filter):
     """Render each record's message, traceback and stack now and scrub them, so that no
-    handler (or formatter) ever sees the raw arguments or the exception text."""
+    handler (or formatter) ever sees the raw arguments or the exception text. Arguments are
+    scrubbed before they are formatted too: ``%r`` doubles a password's backslashes, and an
+    escaped password no longer reads as one (``stores.secrets.mask_json`` masks a dict's
+    secret-named keys as well)."""
 
     _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = mask_json(record.args, text=scrub_text)
         try:
             message = record.getMessage()
         except Exception:  # a bad format string: keep what can be kept

@@ -107,13 +107,14 @@ CHANGED = "(changed)"
 
 def _changed(before: Record, after: Record) -> tuple[dict[str, Any], dict[str, Any]]:
     """Only the fields that differ (the audit's before/after of an update), compared on the
-    real values and recorded safe: a DSN whose password alone changed is "(changed)"."""
+    real values and recorded safe: a field whose secret alone changed (a DSN's password, a
+    secret inside JSON) is "(changed)"."""
     safe_before, safe_after = safe_fields(before), safe_fields(after)
     names = [n for n in safe_after if n != "updated_at" and getattr(before, n) != getattr(after, n)]
     old = {n: safe_before[n] for n in names}
     new = {n: safe_after[n] for n in names}
     for name in names:
-        if name in MASKED_FIELDS and old[name] == new[name]:
+        if old[name] == new[name]:
             old[name], new[name] = CHANGED, CHANGED
     return old, new
 

@@ -2,8 +2,8 @@
 
 Rows are streamed: the list's keyset ``page()`` is walked with ``next_cursor``, 500 rows a
 time, and each page is written before the next is asked for, so an export of a million
-users holds one page in memory. ``secret_hash`` is left out and ``db_dsn`` masked
-(``stores.secrets.safe_fields``). The file is written beside the target under a temporary
+users holds one page in memory. ``secret_hash`` is left out, ``db_dsn`` and the secrets in
+JSON values masked (``stores.secrets.safe_value``). The file is written beside the target under a temporary
 name and renamed at the end: a failed or cancelled export leaves no half file.
 
 CSV only: a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
@@ -27,7 +27,7 @@ from typing import Any, TextIO
 from pydantic import BaseModel
 
 from stores.query import Page
-from stores.secrets import HIDDEN_FIELDS, safe_value
+from stores.secrets import hidden_field, safe_value
 
 EXPORT_PAGE_SIZE = 500
 
@@ -48,7 +48,7 @@ def field_names(row_type: type) -> list[str]:
         names = [f.name for f in fields(row_type)]
     else:
         raise TypeError(f"cannot export rows of type {row_type!r}")
-    return [name for name in names if name not in HIDDEN_FIELDS]
+    return [name for name in names if not hidden_field(name)]
 
 
 def safe_row(row: Any, names: list[str]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from stores.models import App, Branch, Record, Tenant, User, json_text
-from stores.secrets import MASKED_FIELDS, mask_dsn
+from stores.secrets import MASKED_FIELDS, mask_json, safe_value, unmask_json
 
 EntityName = Literal["tenant", "app", "branch", "user"]
 
@@ -112,9 +112,10 @@ class JsonProblem(ValueError):
     """A JSON text area's text is not the JSON its field needs; says where."""
 
 
-def parse_json(spec: FieldSpec, text: str) -> Any:
+def parse_json(spec: FieldSpec, text: str, stored: Any = None) -> Any:
     """The value of a JSON field's text: None when blank, else an object (or a list for
-    ``scopes``); errors name the line and column."""
+    ``scopes``); errors name the line and column. Values left as ``shown_text`` masked them
+    are ``stored``'s (``stores.secrets.unmask_json``)."""
     if not text.strip():
         return None
     try:
@@ -125,7 +126,7 @@ def parse_json(spec: FieldSpec, text: str) -> Any:
     if not isinstance(value, wanted):
         raise JsonProblem(f"must be a JSON {'list' if spec.json_list else 'object'}"
                           f" ({'[...]' if spec.json_list else '{...}'}), not {type(value).__name__}")
-    return value
+    return unmask_json(value, stored)
 
 
 def text_value(spec: FieldSpec, text: str) -> Any:
@@ -136,11 +137,12 @@ def text_value(spec: FieldSpec, text: str) -> Any:
 
 
 def shown_text(spec: FieldSpec, value: Any) -> str:
-    """What a field's widget starts with. Secrets are never put back in clear."""
+    """What a field's widget starts with. Secrets are never put back in clear: a DSN field
+    starts empty, JSON with the secrets in it masked (``parse_json`` takes them back)."""
     if spec.kind == "secret" or value is None:
         return ""
     if spec.kind == "json":
-        return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
+        return json.dumps(mask_json(value), ensure_ascii=False, indent=2, sort_keys=True)
     return str(value)
 
 
@@ -170,18 +172,18 @@ class Change:
 
 
 def _diff_text(field: str, value: Any) -> str:
+    """One side of a change as it may be shown: secrets masked (``stores.secrets.safe_value``)."""
     if value is None:
         return "∅"
-    if field in MASKED_FIELDS:
-        return mask_dsn(str(value)) if value else '""'
-    if isinstance(value, (dict, list)):
-        return json_text(value)
-    return str(value) if value != "" else '""'
+    shown = safe_value(field, value)
+    if isinstance(shown, (dict, list)):
+        return json_text(shown)
+    return str(shown) if shown != "" else '""'
 
 
 def diff(before: Record, after: Record, fields: list[FieldSpec]) -> list[Change]:
-    """The changed fields, each side as it may be shown (DSN masked; a changed DSN whose
-    masked forms are equal is shown as "(changed)")."""
+    """The changed fields, each side as it may be shown (secrets masked; a change whose
+    masked forms are equal, a new DSN password or JSON secret, is shown as "(changed)")."""
     changes: list[Change] = []
     for spec in fields:
         old, new = getattr(before, spec.name), getattr(after, spec.name)

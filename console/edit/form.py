@@ -153,7 +153,7 @@ class EntityForm(EditModal[Record | None]):
             text = self._text(spec)
             if spec.kind == "json":
                 try:
-                    values[spec.name] = parse_json(spec, text)
+                    values[spec.name] = parse_json(spec, text, stored=getattr(self.row, spec.name, None))
                 except JsonProblem as exc:
                     if check_json:
                         problems[spec.name] = str(exc)

@@ -1,7 +1,7 @@
 """The detail pane: every field of the highlighted row, as a screen may show it.
 
-Values come from ``stores.secrets.shown_value``: ``db_dsn`` masked, JSON pretty-printed,
-``secret_hash`` never. A revealed value (``x``) is shown only for the row it was revealed
+Values come from ``stores.secrets.shown_value``: ``db_dsn`` and secrets inside JSON masked,
+JSON pretty-printed, ``secret_hash`` never. A revealed value (``x``) is shown only for the row it was revealed
 for, and is dropped from the widget when the selection changes (``show`` without it).
 """
 from __future__ import annotations
@@ -14,13 +14,13 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from stores.secrets import HIDDEN_FIELDS, MASKED_FIELDS, shown_value
+from stores.secrets import MASKED_FIELDS, hidden_field, shown_value
 
 
 def detail_fields(row: Any) -> list[tuple[str, str]]:
     """(field, shown value) for every field of ``row`` a screen may show."""
     names = list(type(row).model_fields) if isinstance(row, BaseModel) else list(vars(row))
-    return [(name, shown_value(row, name)) for name in names if name not in HIDDEN_FIELDS]
+    return [(name, shown_value(row, name)) for name in names if not hidden_field(name)]
 
 
 class DetailPane(VerticalScroll):

@@ -13,7 +13,7 @@ import socket
 import ssl
 
 from stores.errors import BackendUnavailable
-from stores.secrets import MASK, mask_dsn
+from stores.secrets import MASK, mask_known, mask_text
 
 MIGRATE_HINT = "Run `lokstra-console migrate up` (or check DB_NAME points at the right database)"
 
@@ -24,13 +24,11 @@ bytes, base64url without padding, so exactly 43 characters after the dot."""
 
 
 def scrub(text: str, secrets: list[str]) -> str:
-    """Replace every known secret in ``text`` with ****, then whatever still looks like one:
-    a password in a DSN (URL or key=value, see ``stores.secrets.mask_dsn``) and the secret
-    part of a full API key. Longer secrets go first, so one that contains another is masked whole."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, MASK)
-    return _API_KEY_SECRET.sub(MASK, mask_dsn(text))
+    """Mask each known secret in ``text`` where it stands as a value (``stores.secrets.mask_known``:
+    not inside words, so a short password leaves prose readable), then whatever still looks
+    like one: a connection string's password, a secret-named key's value
+    (``stores.secrets.mask_text``) and the secret part of a full API key."""
+    return _API_KEY_SECRET.sub(MASK, mask_text(mask_known(text, secrets)))
 
 
 def diagnose(exc: BaseException, target: str | None = None, secrets: list[str] | None = None) -> BackendUnavailable | None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from stores.errors import StoreError
+from stores.secrets import mask_known
 from stores.tables import ALL_TABLES, TableSpec
 from stores.transfer.digest import TableDigest
 
@@ -251,12 +252,6 @@ def _secrets(*engines: Any) -> list[str]:
     return found
 
 
-def _scrub(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "****")
-    return text
-
-
 async def copy_tables(source: Any, target: Any, *, replace: bool = False, progress: ProgressCallback | None = None,
                       batch_size: int = 5_000) -> CopyReport:
     """Copy everything from ``source`` to ``target`` (engines) and verify it; see the module doc."""
@@ -285,7 +280,7 @@ async def copy_tables(source: Any, target: Any, *, replace: bool = False, progre
         return report
     # Raised here, outside the handlers, so that the error's context is the original one (for
     # callers that look at it) while a traceback shows only the plain message.
-    failure.args = (_scrub(str(failure), secrets),)
+    failure.args = (mask_known(str(failure), secrets),)
     failure.__context__ = cause
     raise failure from None
 

@@ -140,3 +140,55 @@ async def test_a_concurrent_update_is_shown_and_not_overwritten(console: Run) ->
         await pilot.press("right", "enter")
         await until(pilot, lambda: bool(results), "the save after the reload")
         assert (await app.stores.users.get("acme", "u1")).full_name == "Theirs and mine"
+
+
+CLIENT_SECRET = "Cs-Form-Zq7731"
+CONFIG = {"oauth2_config": {"providers": [{"name": "google", "client_id": "cid-1", "client_secret": CLIENT_SECRET}]},
+          "token_secret": "Ts-Form-Zq7732"}
+
+
+async def edit_config(app, pilot) -> tuple[Results, TextArea]:  # noqa: ANN001
+    """The tenant's config set to ``CONFIG`` and its form open: (results, the config's text area)."""
+    await app.stores.tenants.update((await app.stores.tenants.get("acme")).model_copy(update={"config": CONFIG}))
+    results = Results()
+    form = results.push(app, EntityForm("tenant", row=await app.stores.tenants.get("acme")))
+    await pilot.pause()
+    return results, form.query_one("#f-config", TextArea)
+
+
+async def test_json_secrets_stay_masked_in_the_form_and_survive_a_save(console: Run) -> None:
+    """Issue 17: a JSON ``client_secret`` is masked in the text area, the diff and the audit,
+    and saving the form with the masked text keeps the stored secret (not ``****``)."""
+    async with console() as (app, pilot):
+        results, area = await edit_config(app, pilot)
+        assert '"client_secret": "****"' in area.text and CLIENT_SECRET not in area.text
+        assert CLIENT_SECRET not in screen_text(app) and "Ts-Form-Zq7732" not in app.export_screenshot()
+        area.load_text(area.text.replace('"cid-1"', '"cid-2"'))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "Save 1 change" in screen_text(app), "the diff to confirm")
+        text = screen_text(app)
+        assert "cid-2" in text and '"client_secret":"***' in text and CLIENT_SECRET not in text
+        await pilot.press("right", "enter")
+        await until(pilot, lambda: bool(results), "the save")
+        stored = (await app.stores.tenants.get("acme")).config
+        assert stored["oauth2_config"]["providers"][0] == {"name": "google", "client_id": "cid-2",
+                                                          "client_secret": CLIENT_SECRET}
+        assert stored["token_secret"] == "Ts-Form-Zq7732"
+        page = await app.stores.audit.page("acme", last=True, filter={"action": "update"})
+        record = page.rows[-1].model_dump_json()
+        assert "cid-2" in record and CLIENT_SECRET not in record and "Ts-Form-Zq7732" not in record
+
+
+async def test_a_changed_json_secret_is_saved_and_shown_as_changed(console: Run) -> None:
+    async with console() as (app, pilot):
+        results, area = await edit_config(app, pilot)
+        area.load_text(area.text.replace('"token_secret": "****"', '"token_secret": "New-Ts-Zq7733"'))
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "Save 1 change" in screen_text(app), "the diff to confirm")
+        assert "(changed)" in screen_text(app) and "New-Ts-Zq7733" not in screen_text(app)
+        await pilot.press("right", "enter")
+        await until(pilot, lambda: bool(results), "the save")
+        stored = (await app.stores.tenants.get("acme")).config
+        assert stored["token_secret"] == "New-Ts-Zq7733" and stored["oauth2_config"] == CONFIG["oauth2_config"]
+        record = (await app.stores.audit.page("acme", last=True, filter={"action": "update"})).rows[-1]
+        assert record.before == {"config": "(changed)"} and record.after == {"config": "(changed)"}

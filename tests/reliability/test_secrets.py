@@ -20,6 +20,7 @@ from console.app import LokstraConsole
 from console.config import ConsoleConfig
 from console.edit import GenerateKey, RotateKey
 from console.logs import register_settings_secrets, setup_logging, teardown_logging
+from console.widgets.detail import DetailPane
 from stores import Settings, open_stores
 from stores.admin import Admin, Actor
 from stores.export import export_rows
@@ -35,6 +36,9 @@ SIZE = (80, 24)
 CONNECTION_PASSWORD = "Conn-Pw-Zq7731"
 DSN_PASSWORD = "Dsn-Pw-Zq4419"
 DSN = f"postgres://acme_app:{DSN_PASSWORD}@db.internal:5432/acme"
+CLIENT_SECRET = "Oauth-Cs-Zq5527"
+CONFIG = {"oauth2_config": {"providers": [{"name": "google", "client_id": "cid", "client_secret": CLIENT_SECRET}]}}
+"""A tenant's OAuth client secret inside ``config`` (issue 17): masked by its key's name."""
 
 
 @pytest.fixture
@@ -88,10 +92,10 @@ async def test_no_secret_on_any_screen_log_audit_or_export(backend: tuple[Settin
         captures = Captures(app)
         await until(pilot, lambda: app.stores is not None, "the stores opening")
         admin = Admin(app.stores, Actor("ops"))
-        await admin.create(f.tenant("acme", db_dsn=DSN))
+        await admin.create(f.tenant("acme", db_dsn=DSN, config=CONFIG))
         await admin.create(f.app("acme", "web"))
         await admin.create(f.user("acme", "u1"))
-        logging.getLogger("lokstra.test").info("tenant created with %s", DSN)  # a careless log line
+        logging.getLogger("lokstra.test").info("tenant created with %s, config %r", DSN, CONFIG)  # a careless log line
 
         # Browse: the tenant list and its detail pane, a reveal, then the reveal gone.
         await pilot.press("r")
@@ -99,6 +103,14 @@ async def test_no_secret_on_any_screen_log_audit_or_export(backend: tuple[Settin
         captures.snap()
         await pilot.press("i")
         await until(pilot, lambda: "acme_app:****@db.internal" in screen_text(app), "the masked DSN")
+        captures.snap()
+        pane = app.screen.query_one(DetailPane)  # the config is below the fold at 80x24: scroll to it
+        for _ in range(80):
+            if '"client_secret": "****"' in screen_text(app):
+                break
+            pane.scroll_relative(y=1, animate=False)
+            await pilot.pause()
+        assert '"client_secret": "****"' in screen_text(app), screen_text(app)
         captures.snap()
         await pilot.press("x")
         await until(pilot, lambda: DSN_PASSWORD in screen_text(app), "the reveal the operator asked for")
@@ -150,7 +162,8 @@ async def test_no_secret_on_any_screen_log_audit_or_export(backend: tuple[Settin
     screens = "\n".join(captures.screens)
     assert len(captures.screens) >= 5 and "acme_app:****@db.internal" in exported
     assert json.loads(keys_json.read_text()) and len(key_secrets) == 2
-    secrets = [DSN_PASSWORD, *key_secrets] + ([CONNECTION_PASSWORD] if settings.use_postgres else [])
+    assert '""client_secret"": ""****""' in exported, "the CSV holds the config, masked"
+    secrets = [DSN_PASSWORD, CLIENT_SECRET, *key_secrets] + ([CONNECTION_PASSWORD] if settings.use_postgres else [])
     for secret in secrets:
         assert not leaks(secret, screens=screens, log=log_text, audit=audit, exports=exported), secret
     for secret_hash in hashes:  # the hash is not a secret upstream shows either
