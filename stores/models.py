@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self, get_args
@@ -63,10 +64,22 @@ def check_text(value: str) -> str:
     return value
 
 
-def check_identifier(value: str) -> str:
+def blank(value: str) -> bool:
+    """Shows as nothing: only whitespace (any Unicode space) and invisible format or control
+    characters (zero-width spaces, direction marks)."""
+    return all(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in value)
+
+
+def check_name(value: str) -> str:
+    """A name-like field (tenant, app, branch name, username, key name): storable and not blank."""
     check_text(value)
-    if not value.strip():
-        raise ValueError("must not be blank")
+    if blank(value):
+        raise ValueError("must not be blank (spaces or invisible characters only)")
+    return value
+
+
+def check_identifier(value: str) -> str:
+    check_name(value)
     if value != value.strip() or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise ValueError("must not have leading/trailing spaces or control characters")
     return value
@@ -162,7 +175,7 @@ def _none_is(written: Any) -> BeforeValidator:
 
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(check_identifier)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(check_text)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(check_name)]
 Text255 = Annotated[str, StringConstraints(max_length=255), AfterValidator(check_text)]
 Text = Annotated[str, AfterValidator(check_text)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(check_identifier)]

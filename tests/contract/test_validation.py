@@ -2,6 +2,8 @@
 hostile but valid strings round-trip exactly."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -105,3 +107,60 @@ async def test_bad_filters_and_limits_are_validation_errors(stores: Stores) -> N
         await stores.apps.list_by_type("acme", "website")
     with pytest.raises(ValidationFailed):
         await stores.users.set_status("acme", "u1", "asleep")
+
+
+# ----- issue 16 item 5: a name of only spaces is as empty as an empty one -----------------------------
+
+BLANKS = ["   ", "\t \n", "\u3000", "\u200b\u200b", "\u200f "]
+"""Spaces, tabs and newlines, an ideographic space, zero-width spaces, an RTL mark and a space."""
+
+NAMED = {  # (store, the factory, a name-like field)
+    "tenant name": ("tenants", lambda **kw: f.tenant("t9", **kw), "name"),
+    "app name": ("apps", lambda **kw: f.app("acme", "a9", **kw), "name"),
+    "branch name": ("branches", lambda **kw: f.branch("acme", "web", "b9", **kw), "name"),
+    "branch code": ("branches", lambda **kw: f.branch("acme", "web", "b9", **kw), "code"),
+    "username": ("users", lambda **kw: f.user("acme", "u9", **kw), "username"),
+    "key name": ("app_keys", lambda **kw: f.key("acme", "web", "k9", **kw), "name"),
+}
+
+
+async def _seeded(stores: Stores) -> None:
+    await stores.tenants.create(f.tenant("acme"))
+    await stores.apps.create(f.app("acme", "web"))
+
+
+async def _write(stores: Stores, store: str, row: Any, update: bool) -> Any:
+    target = getattr(stores, store)
+    if update:
+        return await target.update(row)
+    return await (target.store(row) if store == "app_keys" else target.create(row))
+
+
+async def _read(stores: Stores, store: str, row: Any) -> Any:
+    return await (stores.app_keys.get_by_id(row.id) if store == "app_keys" else getattr(stores, store).get(*row.key()))
+
+
+@pytest.mark.parametrize("blank", BLANKS, ids=["spaces", "whitespace", "ideographic", "zero-width", "rtl"])
+@pytest.mark.parametrize("what", list(NAMED))
+async def test_a_blank_name_is_refused_on_create_and_update(stores: Stores, what: str, blank: str) -> None:
+    """Both backends refuse a name-like field that shows as nothing, with the same error at
+    that field, and store nothing (a username of spaces made a blank row in the list)."""
+    store, make, field = NAMED[what]
+    await _seeded(stores)
+    valid = make()
+    with pytest.raises(ValidationError) as err:
+        make(**{field: blank})
+    assert err.value.errors()[0]["loc"][0] == field and "blank" in str(err.value)
+    sneaky = type(valid).model_construct(**{**valid.model_dump(), field: blank})
+    with pytest.raises(ValidationFailed) as refused:
+        await _write(stores, store, sneaky, update=False)
+    assert field in refused.value.problems and "blank" in refused.value.problems[field]
+    stored = await _write(stores, store, valid, update=False)
+    with pytest.raises(ValidationFailed) as refused:
+        await _write(stores, store, stored.model_copy(update={field: blank}), update=True)
+    assert field in refused.value.problems
+    assert getattr(await _read(stores, store, valid), field) == getattr(valid, field), "the stored row is unchanged"
+
+
+def test_a_name_with_spaces_inside_or_around_is_still_a_name() -> None:
+    assert f.user(username=" a b ").username == " a b " and f.tenant("t", name="\u200bx").name == "\u200bx"
