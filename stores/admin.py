@@ -15,7 +15,7 @@ import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from stores.audit import audit_entry
 from stores.errors import NotFound, ValidationFailed
@@ -121,6 +121,20 @@ def _changed(before: Record, after: Record) -> tuple[dict[str, Any], dict[str, A
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}
+
+
+def rotated_expiry(key: AppKey, now: datetime) -> datetime | None:
+    """When the key that replaces ``key`` expires unless the operator says otherwise: when
+    ``key`` does (upstream's RotateKey: ``time.Until(old.ExpiresAt)`` from now is the same
+    moment), never if it never does. A key already expired gets its lifetime again from now
+    (upstream would give it no expiry at all: a rotation must not lift a key's limit);
+    without a lifetime to repeat the operator must choose (``ValidationFailed``)."""
+    if key.expires_at is None or key.expires_at > now:
+        return key.expires_at
+    if key.created_at is None or key.expires_at <= key.created_at:
+        raise ValidationFailed("API key", {"expires_at": f"the key expired on {key.expires_at:%Y-%m-%d %H:%M}; "
+                                           "choose when the new one expires"})
+    return now + (key.expires_at - key.created_at)
 
 
 class Admin:
@@ -308,9 +322,12 @@ class Admin:
                               after={"revoked": revoked.revoked, "revoked_at": revoked.revoked_at}, note=reason)
         return revoked
 
-    async def rotate_key(self, key: AppKey, grace: timedelta) -> NewKey:
+    async def rotate_key(self, key: AppKey, grace: timedelta,
+                         expires_at: datetime | None | Literal["keep"] = "keep") -> NewKey:
         """A new key like ``key`` (type, environment, name, scopes, owner), valid at once, and
-        ``key`` expiring after ``grace`` (or when it already would, if sooner): one transaction."""
+        ``key`` expiring after ``grace`` (or when it already would, if sooner): one transaction.
+        The new key expires at ``expires_at`` (None: never); by default as ``rotated_expiry``
+        says (the old key's expiry policy)."""
         if grace < timedelta(0):
             raise ValidationFailed("API key", {"grace": "must not be negative"})
         if grace > timedelta(days=3650):
@@ -320,17 +337,20 @@ class Admin:
             if current.revoked:
                 raise ValidationFailed("API key", {"key": "is revoked; generate a new key instead of rotating"})
             clock = self.stores.engine.clock
-            old_expiry = clock.now() + grace
+            now = clock.now()
+            old_expiry = now + grace
             if current.expires_at is not None and current.expires_at < old_expiry:
                 old_expiry = current.expires_at
+            new_expiry = rotated_expiry(current, now) if expires_at == "keep" else expires_at
             new = await self._new_key(tenant_id=current.tenant_id, app_id=current.app_id, key_type=current.key_type,
                                       environment=current.environment, name=current.name, scopes=current.scopes,
-                                      expires_at=None, user_id=current.user_id,
+                                      expires_at=new_expiry, user_id=current.user_id,
                                       metadata={**(current.metadata or {}), "rotated_from": current.key_id,
-                                                "rotated_at": clock.now().isoformat(timespec="seconds")})
+                                                "rotated_at": now.isoformat(timespec="seconds")})
             await self.stores.engine.patch(APP_KEYS, (current.id,), {"expires_at": old_expiry})
             await self._audit(new.key, "key.rotate", before={"key_id": current.key_id, "expires_at": current.expires_at},
-                              after={"key_id": new.key.key_id, "old_expires_at": old_expiry},
+                              after={"key_id": new.key.key_id, "expires_at": new.key.expires_at,
+                                     "old_expires_at": old_expiry},
                               note=f"old key {current.key_id} expires {old_expiry:%Y-%m-%d %H:%M} ({clock.zone})")
         return new
 

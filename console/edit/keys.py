@@ -8,8 +8,8 @@ in-app clipboard copy and calls ``forget()``, so no later screen (or screenshot)
 """
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from rich.text import Text
 from textual import on
@@ -21,7 +21,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from console.edit.common import EditModal, buttons, dialog, field_problems
 from console.edit.lookup import MATCHES, Lookup
 from console.edit.parse import GRACE_CHOICES, parse_duration, parse_expiry, parse_scopes
-from stores.admin import Admin, NewKey
+from stores.admin import Admin, NewKey, rotated_expiry
 from stores.clock import UTC_CLOCK, Clock
 from stores.errors import NotFound, ValidationFailed
 from stores.models import KEY_ENVIRONMENTS, KEY_TYPES, AppKey
@@ -288,9 +288,32 @@ class RevokeKey(EditModal[AppKey | None]):
         self.show_problem(f"Not revoked: {message.error}")
 
 
+def expiry_text(when: datetime | None) -> str:
+    """A moment as the expiry inputs take it back (``parse_expiry``); empty for never."""
+    return f"{when:%Y-%m-%d %H:%M}" if when is not None else ""
+
+
+def rotation_expiry_note(key: AppKey, now: datetime, zone: str = "UTC") -> tuple[str, str]:
+    """(what the expiry input starts with, what the dialog says will happen) for rotating ``key``;
+    ``now`` and ``zone``: the wall clock the key's times are on (``stores.clock``)."""
+    try:
+        default = rotated_expiry(key, now)
+    except ValidationFailed:
+        return "", f"The old key expired on {key.expires_at:%Y-%m-%d %H:%M} ({zone}): say when the new one expires."
+    if default is None:
+        return "", "The new key never expires, like the old one (or give days, 12h or a date)."
+    if key.expires_at is not None and key.expires_at <= now:
+        return expiry_text(default), (f"The old key expired on {key.expires_at:%Y-%m-%d}: the new one gets its "
+                                      f"lifetime again, until {default:%Y-%m-%d %H:%M} ({zone}) (change it below).")
+    return expiry_text(default), (f"The new key expires {default:%Y-%m-%d %H:%M} ({zone}), when the old one would "
+                                  "(change it below; empty: never).")
+
+
 class RotateKey(EditModal[AppKey | None]):
     """A new key like this one, valid at once; this one expires after the grace period
-    (one transaction). The new key is shown once; dismissed with it (hash only), or None."""
+    (one transaction). The new key keeps the old one's expiry (``stores.admin.rotated_expiry``)
+    unless the operator changes it here; the dialog says which. The new key is shown once;
+    dismissed with it (hash only), or None."""
 
     DEFAULT_CSS = """
     RotateKey #custom { display: none; width: 1fr; }
@@ -302,9 +325,16 @@ class RotateKey(EditModal[AppKey | None]):
     def __init__(self, key: AppKey) -> None:
         super().__init__()
         self.key = key
+        self.default_expiry, self.expiry_note = "", ""
+
+    def _clock(self) -> Clock:
+        stores = self.console.stores
+        return stores.engine.clock if stores is not None else UTC_CLOCK
 
     def compose(self) -> ComposeResult:
         key = self.key
+        clock = self._clock()
+        self.default_expiry, self.expiry_note = rotation_expiry_note(key, clock.now(), clock.zone)
         with dialog():
             yield Static(Text(f"Rotate key {key.name!r} ({key.key_id}) of {key.tenant_id}/{key.app_id}"), id="title")
             yield Static("A new key with the same type, environment, name, scopes and owner is valid at once; "
@@ -316,6 +346,11 @@ class RotateKey(EditModal[AppKey | None]):
             with Horizontal(classes="row"):
                 yield Label("", classes="label")
                 yield Input(id="custom", placeholder="e.g. 90m, 12h, 3d, 2w", compact=True)
+            with Horizontal(classes="row"):
+                yield Label("new key expires", classes="label")
+                yield Input(self.default_expiry, id="expires", placeholder="days (90), 12h or a date; empty: never",
+                            compact=True)
+            yield Static(Text(self.expiry_note), id="expiry-note", classes="note")
             yield Static("", id="problem", classes="problem", disabled=True)
             yield from buttons(Button("Rotate (ctrl+s)", id="rotate", variant="warning", compact=True),
                                Button("Cancel (esc)", id="cancel", compact=True))
@@ -334,7 +369,13 @@ class RotateKey(EditModal[AppKey | None]):
         text = self.query_one("#custom", Input).value if choice == "custom" else choice
         return parse_duration(text)
 
+    def expires_at(self) -> datetime | None | Literal["keep"]:
+        """The new key's expiry: "keep" while the input holds what it started with."""
+        text = self.query_one("#expires", Input).value.strip()
+        return "keep" if text == self.default_expiry else parse_expiry(text, clock=self._clock())
+
     @on(Input.Submitted, "#custom")
+    @on(Input.Submitted, "#expires")
     @on(Button.Pressed, "#rotate")
     def action_rotate(self) -> None:
         if self.busy():
@@ -344,10 +385,15 @@ class RotateKey(EditModal[AppKey | None]):
         except ValueError as exc:
             self.show_problem(f"Grace period: {exc}")
             return
+        try:
+            expires_at = self.expires_at()
+        except ValueError as exc:
+            self.show_problem(f"New key expires: {exc}")
+            return
         key = self.key
 
         async def perform(admin: Admin) -> tuple[NewKey, AppKey]:
-            new = await admin.rotate_key(key, grace=grace)
+            new = await admin.rotate_key(key, grace=grace, expires_at=expires_at)
             return new, await admin.stores.app_keys.get_by_id(key.id)
 
         self.show_problem("")
@@ -361,7 +407,8 @@ class RotateKey(EditModal[AppKey | None]):
         stores = self.console.stores
         zone = stores.engine.clock.zone if stores is not None else "UTC"
         until = f"{old.expires_at:%Y-%m-%d %H:%M} ({zone})" if old.expires_at else "its expiry"
-        note = f"The old key {old.key_id} keeps working until {until}."
+        expires = f"{stored.expires_at:%Y-%m-%d %H:%M} ({zone})" if stored.expires_at else "never"
+        note = f"The old key {old.key_id} keeps working until {until}.\nThe new key expires: {expires}."
 
         def closed(_: None) -> None:
             self.dismiss(stored)

@@ -2,15 +2,16 @@
 and its audit record together or not at all, secrets never in the audit."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from stores import Stores
-from stores.admin import Actor, Admin
+from stores.admin import Actor, Admin, rotated_expiry
 from stores.errors import AlreadyExists, Conflict, ValidationFailed
 from stores.keys import verify_secret
-from stores.models import utcnow
+from stores.models import AppKey, utcnow
+from stores.tables import APP_KEYS
 from tests.support import factories as f
 
 ACTOR = Actor(os_user="ops-anna", ssh_client="203.0.113.7")
@@ -270,3 +271,69 @@ async def test_a_task_started_inside_a_block_is_not_part_of_it(stores: Stores) -
             raise RuntimeError("the block fails")
     assert not await stores.users.exists("acme", "in-block")
     assert await stores.users.exists("acme", "own-task"), "the other task's write is its own"
+
+
+# ----- issue 16 item 3: a rotated key keeps its expiry ------------------------------------------------
+
+async def _key_expiring(stores: Stores, expires_at: datetime, created_at: datetime | None = None) -> AppKey:
+    await f.seed_basic(stores, "acme")
+    changes = {"expires_at": expires_at, **({"created_at": created_at} if created_at else {})}
+    await stores.engine.patch(APP_KEYS, ("acme-k1",), changes)  # created_at as if long ago
+    return await stores.app_keys.get_by_id("acme-k1")
+
+
+async def test_a_rotated_key_expires_when_the_old_one_would(stores: Stores) -> None:
+    """Upstream's RotateKey copies the expiry: ``ExpiresIn = time.Until(old.ExpiresAt)``, added
+    to now by GenerateKey, is the old key's moment (primadi/lokstra-auth
+    00_core/application/app_key_service.go, "Copy expiration logic"). Rotating a key 30 days
+    from expiry gave a key that never expires."""
+    expires = (utcnow() + timedelta(days=30)).replace(microsecond=123456)
+    old = await _key_expiring(stores, expires)
+    new = await Admin(stores, ACTOR).rotate_key(old, grace=timedelta(days=7))
+    assert new.key.expires_at == expires and (await stores.app_keys.get_by_id(new.key.id)).expires_at == expires
+    old_after = await stores.app_keys.get_by_id(old.id)
+    assert old_after.expires_at is not None and old_after.expires_at < expires, "the old one ends after the grace"
+    [entry] = [e for e in await _audit(stores) if e.action == "key.rotate"]
+    assert entry.after["expires_at"] == expires.isoformat()
+
+
+async def test_a_rotated_key_with_a_longer_grace_than_its_life_keeps_both_ends(stores: Stores) -> None:
+    expires = utcnow() + timedelta(hours=2)
+    old = await _key_expiring(stores, expires)
+    new = await Admin(stores, ACTOR).rotate_key(old, grace=timedelta(days=7))
+    assert new.key.expires_at == expires and (await stores.app_keys.get_by_id(old.id)).expires_at == expires
+
+
+async def test_rotating_an_expired_key_gives_the_new_one_the_old_ones_lifetime(stores: Stores) -> None:
+    """Upstream gives a key rotated after its expiry none at all (the remaining time is not
+    positive, so ExpiresIn stays nil): the console keeps the policy instead, the old key's
+    lifetime (expires_at − created_at) from now."""
+    created, expires = utcnow() - timedelta(days=100), utcnow() - timedelta(days=10)
+    old = await _key_expiring(stores, expires, created_at=created)
+    before = utcnow()
+    new = await Admin(stores, ACTOR).rotate_key(old, grace=timedelta(hours=1))
+    assert new.key.expires_at is not None
+    assert before + timedelta(days=90) <= new.key.expires_at <= utcnow() + timedelta(days=90)
+
+
+async def test_the_operator_may_choose_the_new_keys_expiry(stores: Stores) -> None:
+    old = await _key_expiring(stores, utcnow() + timedelta(days=30))
+    admin = Admin(stores, ACTOR)
+    never = await admin.rotate_key(old, grace=timedelta(hours=1), expires_at=None)
+    assert never.key.expires_at is None
+    chosen = utcnow() + timedelta(days=365)
+    later = await admin.rotate_key(never.key, grace=timedelta(hours=1), expires_at=chosen)
+    assert later.key.expires_at == chosen
+    with pytest.raises(ValidationFailed) as err:
+        await admin.rotate_key(later.key, grace=timedelta(hours=1), expires_at=utcnow() - timedelta(days=1))
+    assert "expires_at" in err.value.problems
+
+
+def test_the_default_expiry_of_a_rotated_key() -> None:
+    now = datetime(2030, 1, 1)
+    assert rotated_expiry(f.key(expires_at=None), now) is None
+    assert rotated_expiry(f.key(expires_at=datetime(2030, 2, 1)), now) == datetime(2030, 2, 1)
+    assert rotated_expiry(f.key(created_at=datetime(2029, 1, 1), expires_at=datetime(2029, 12, 1)), now) == \
+        datetime(2030, 12, 1)  # 334 days again
+    with pytest.raises(ValidationFailed):  # expired, and no lifetime to repeat: the operator must choose
+        rotated_expiry(f.key(created_at=None, expires_at=datetime(2029, 12, 1)), now)

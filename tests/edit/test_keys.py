@@ -11,6 +11,7 @@ from textual.widgets import Checkbox, Input
 from console.edit import GenerateKey, KeyReportScreen, KeyShownOnce, RevokeKey, RotateKey
 from stores.keys import verify_secret
 from stores.models import AppKey, utcnow
+from stores.tables import APP_KEYS
 from tests.edit.conftest import Results, Run
 from tests.support.factories import key
 from tests.support.tui import screen_text, until
@@ -96,6 +97,57 @@ async def test_rotation_overlaps_and_shows_the_new_key_once(console: Run) -> Non
         assert results[0].key_id == key_id
         await pilot.pause()
         assert secret not in app.export_screenshot() and secret not in await everything_in_audit(app)
+
+
+async def key_expiring_in_30_days(app) -> AppKey:  # noqa: ANN001
+    old = (await app.stores.app_keys.list_by_app("acme", "web"))[0]
+    await app.stores.engine.patch(APP_KEYS, (old.id,), {"expires_at": utcnow() + timedelta(days=30)})
+    return await app.stores.app_keys.get_by_id(old.id)
+
+
+async def test_a_rotated_key_keeps_the_old_ones_expiry_and_the_dialog_says_so(console: Run) -> None:
+    """Issue 16 item 3: a key 30 days from expiry came out of rotation with none."""
+    async with console() as (app, pilot):
+        old = await key_expiring_in_30_days(app)
+        when = f"{old.expires_at:%Y-%m-%d %H:%M}"
+        results = Results()
+        dialog = results.push(app, RotateKey(old))
+        await pilot.pause()
+        text = screen_text(app)
+        assert f"The new key expires {when} UTC, when the old one would" in text and "Rotate (ctrl+s)" in text
+        assert dialog.query_one("#expires", Input).value == when
+        await pilot.press("ctrl+s")
+        key_id, _secret = await shown_key(pilot, app)
+        assert f"The new key expires: {when} UTC" in screen_text(app)
+        new = await app.stores.app_keys.get_by_key_id("acme", "web", key_id)
+        assert new.expires_at == old.expires_at, "the same moment, to the microsecond"
+        await confirm_stored_and_close(pilot, app)
+        await until(pilot, lambda: bool(results), "the rotate dialog to close")
+
+
+async def test_the_operator_can_change_the_rotated_keys_expiry(console: Run) -> None:
+    async with console() as (app, pilot):
+        old = await key_expiring_in_30_days(app)
+        results = Results()
+        dialog = results.push(app, RotateKey(old))
+        await pilot.pause()
+        field = dialog.query_one("#expires", Input)
+        field.focus()
+        await pilot.press("ctrl+u", *"90", "enter")  # clear the line, type 90 days, Enter rotates
+        key_id, _secret = await shown_key(pilot, app)
+        new = await app.stores.app_keys.get_by_key_id("acme", "web", key_id)
+        assert new.expires_at is not None and abs(new.expires_at - (utcnow() + timedelta(days=90))) < timedelta(minutes=1)
+        await confirm_stored_and_close(pilot, app)
+        await until(pilot, lambda: bool(results), "the rotate dialog to close")
+        newer = Results()
+        dialog = newer.push(app, RotateKey(new))
+        await pilot.pause()
+        dialog.query_one("#expires", Input).focus()
+        await pilot.press("ctrl+u", "ctrl+s")  # empty: never
+        key_id, _secret = await shown_key(pilot, app)
+        assert "The new key expires: never" in screen_text(app)
+        assert (await app.stores.app_keys.get_by_key_id("acme", "web", key_id)).expires_at is None
+        await confirm_stored_and_close(pilot, app)
 
 
 async def test_revoking_needs_a_reason(console: Run) -> None:
