@@ -85,11 +85,40 @@ def check_identifier(value: str) -> str:
     return value
 
 
+MAX_JSON_DEPTH = 200
+"""Deeper JSON is refused: Python's own JSON parser gives up near 1,000 levels (a
+``RecursionError``), and no lokstra setting nests beyond a handful."""
+
+
 def check_json(value: Any) -> Any:
-    """Refuse JSON that jsonb would reject: NaN/Infinity, NUL in strings, non-string keys;
-    and hold numbers as jsonb gives them back (``jsonb_numbers``), so both backends agree."""
-    _walk_json(value, "")
+    """Refuse JSON that jsonb would reject: NaN/Infinity, NUL in strings, non-string keys,
+    nesting past ``MAX_JSON_DEPTH``; and hold numbers as jsonb gives them back
+    (``jsonb_numbers``), so both backends agree."""
+    if not json_storable(value):
+        _walk_json(value, "", 0)  # says what and where
     return jsonb_numbers(value)
+
+
+def json_storable(value: Any, depth: int = 0) -> bool:
+    """``check_json``'s rules, answered quickly and without saying why (the usual case)."""
+    if isinstance(value, str):
+        return "\x00" not in value and (value.isascii() or _encodable(value))
+    if isinstance(value, dict):
+        return depth <= MAX_JSON_DEPTH and all(
+            isinstance(key, str) and json_storable(key) and json_storable(item, depth + 1) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return depth <= MAX_JSON_DEPTH and all(json_storable(item, depth + 1) for item in value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, (bool, int))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def jsonb_numbers(value: Any) -> Any:
@@ -112,17 +141,19 @@ def jsonb_numbers(value: Any) -> Any:
     return value
 
 
-def _walk_json(value: Any, path: str) -> None:
+def _walk_json(value: Any, path: str, depth: int) -> None:
     where = path or "the value"
+    if depth > MAX_JSON_DEPTH and isinstance(value, (dict, list, tuple)):
+        raise ValueError(f"JSON must not nest deeper than {MAX_JSON_DEPTH} levels (at {where[:80]}…)")
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValueError(f"JSON object keys must be strings (got {type(key).__name__} at {where})")
             _check_json_string(key, f"key {key!r} in {where}")
-            _walk_json(item, f"{path}.{key}" if path else key)
+            _walk_json(item, f"{path}.{key}" if path else key, depth + 1)
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            _walk_json(item, f"{path}[{index}]")
+            _walk_json(item, f"{path}[{index}]", depth + 1)
     elif isinstance(value, str):
         _check_json_string(value, where)
     elif isinstance(value, bool) or value is None or isinstance(value, int):

@@ -65,7 +65,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
-from stores.models import Record
+from stores.models import MAX_JSON_DEPTH, Record
 
 HIDDEN_FIELDS: frozenset[str] = frozenset({"secret_hash"})
 """Never shown, exported or audited (with every column whose name names a secret: ``hidden_field``)."""
@@ -81,8 +81,6 @@ UNAMBIGUOUS_LENGTH = 8
 SPAN = 1024
 """How far past its line a URL or Go DSN password without an ``@host`` on that line may run."""
 
-JSON_DEPTH = 200
-"""Deeper JSON is masked whole (it is shown nowhere in full anyway)."""
 
 
 # ----- key names -------------------------------------------------------------------------------
@@ -257,7 +255,7 @@ def mask_json(value: Any, *, secret: bool = False, text: Callable[[str], str] = 
     """A copy of the JSON ``value`` with what a secret-naming key holds masked, at any depth
     (``secret``: ``value`` is under such a key); strings elsewhere go through ``text``. Tuples
     stay tuples (for log arguments)."""
-    if depth > JSON_DEPTH:
+    if depth > MAX_JSON_DEPTH:  # deeper than any stored value may be: masked whole
         return MASK
     if isinstance(value, dict):
         return {key: mask_json(item, secret=secret or names_secret(str(key)), text=text, depth=depth + 1)

@@ -37,7 +37,7 @@ from console.commands.common import (
 )
 from stores import Settings, open_stores
 from stores.transfer.copy import copy_tables
-from stores.transfer.snapshot_file import SnapshotFile
+from stores.transfer.snapshot_file import SnapshotFile, remove_stale_partials
 
 EPILOG = """exit codes:
   0  copied and verified
@@ -153,6 +153,9 @@ async def _copy(args: argparse.Namespace, target: Target | None, memory_settings
                 progress: Any) -> int:
     source, destination = args.source, args.destination
     out.line(f"copy {source.label(target)} → {destination.label(target)}" + (" (replacing its content)" if args.replace else ""))
+    if destination.kind == "file" and destination.path.parent.is_dir():
+        for stale in remove_stale_partials(destination.path):
+            out.line(f"note: removed {stale.name}, a partial snapshot an interrupted copy left (it held that copy's data)")
     async with _opened(source, True, target, memory_settings) as reader, \
             _opened(destination, False, target, memory_settings) as writer:
         report = await copy_tables(reader, writer, replace=args.replace, progress=progress, batch_size=args.batch_size)

@@ -9,15 +9,14 @@ No textual import: this module is plain logic, tested without a terminal.
 from __future__ import annotations
 
 import json
-import types
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
-from annotated_types import MaxLen
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
+from stores.columns import max_length, unwrap
 from stores.models import App, Branch, Record, Tenant, User, json_text
 from stores.secrets import MASKED_FIELDS, mask_json, safe_value, unmask_json
 
@@ -60,31 +59,8 @@ class FieldSpec:
         return ", ".join(parts)
 
 
-def _unwrap(annotation: Any) -> tuple[Any, bool, list[Any]]:
-    """(inner type, optional?, metadata) of ``X``, ``X | None`` and ``Annotated[X, ...]``."""
-    optional = False
-    metadata: list[Any] = []
-    if get_origin(annotation) in (Union, types.UnionType):
-        args = [a for a in get_args(annotation) if a is not type(None)]
-        optional = len(args) < len(get_args(annotation))
-        annotation = args[0]
-    if get_origin(annotation) is Annotated:
-        annotation, *metadata = get_args(annotation)
-    return annotation, optional, metadata
-
-
-def _max_length(metadata: list[Any]) -> int | None:
-    for item in metadata:
-        limit = getattr(item, "max_length", None)
-        if isinstance(item, MaxLen):
-            limit = item.max_length
-        if isinstance(limit, int):
-            return limit
-    return None
-
-
 def field_spec(model: type[Record], name: str, info: FieldInfo, keys: tuple[str, ...]) -> FieldSpec | None:
-    inner, optional, metadata = _unwrap(info.annotation)
+    inner, optional, metadata = unwrap(info.annotation)
     metadata = [*info.metadata, *metadata]
     required = info.is_required()
     if inner is datetime or inner is bool:
@@ -94,7 +70,7 @@ def field_spec(model: type[Record], name: str, info: FieldInfo, keys: tuple[str,
     if inner is dict or get_origin(inner) in (dict, list) or inner is list:
         return FieldSpec(name, "json", required, optional, json_list=get_origin(inner) is list or inner is list)
     kind: Literal["text", "secret"] = "secret" if name in MASKED_FIELDS else "text"
-    return FieldSpec(name, kind, required, optional, max_length=_max_length(metadata), key=name in keys)
+    return FieldSpec(name, kind, required, optional, max_length=max_length(metadata), key=name in keys)
 
 
 def form_fields(entity: str) -> list[FieldSpec]:

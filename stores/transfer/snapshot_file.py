@@ -27,16 +27,32 @@ without its newline), or whose rows disagree with the counts (before any row is 
 with the digests (when the table has been read: the copy then fails and rolls back, so the
 target is unchanged either way). Memory use is bounded by the batch size.
 
-Writing goes to a temporary file beside the real one (mode 0600), which is flushed,
-fsynced and renamed over the real name only when the copy has been verified: a crash or
-a failure never leaves a half-written file under the real name. An existing file is
-refused unless ``replace``.
+Writing goes to a hidden partial file beside the real one (``.NAME.XXXX.partial``, mode
+0600, locked with ``flock`` while written), which is flushed, fsynced and renamed over the
+real name only when the copy has been verified: a crash or a failure never leaves a
+half-written file under the real name. A failure removes the partial; a SIGKILL cannot, so
+the next write to the same name removes a partial no live copy holds
+(``remove_stale_partials``; ``copy`` says so). An unnamed ``O_TMPFILE`` linked in at the end
+would leave nothing at all, but linking it needs ``/proc/self/fd`` to cross into the file
+system, which fails (EXDEV) on kernels and sandboxes the console runs on. An existing file
+is refused unless ``replace``.
+
+Reading refuses what is no regular file (a FIFO would block the reader forever, a device
+or a directory is no snapshot) and checks the whole file before the first row goes to the
+target: the structure, the header's and trailer's fields and their types, and every value
+against what its PostgreSQL column accepts (``stores.columns``: lengths, NOT NULL, types,
+NUL, lone surrogates, finite JSON numbers, JSON depth), so the memory trial load refuses
+what PostgreSQL would, with the file, line, table and column named.
 """
 from __future__ import annotations
 
 import errno
+import fcntl
+import glob
 import json
+import logging
 import os
+import stat
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -45,12 +61,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, get_args
 
+from stores.columns import columns
+from stores.models import MAX_JSON_DEPTH
 from stores.tables import ALL_TABLES, TableSpec
 from stores.transfer.copy import CopyFailed, CopyReport, ProgressCallback, Row, copy_tables
 from stores.transfer.digest import TableDigest
 
 if TYPE_CHECKING:
     from stores.memory.engine import MemoryEngine
+
+log = logging.getLogger("lokstra.snapshot")
 
 FORMAT = "lokstra-console-snapshot"
 VERSION = 1
@@ -63,11 +83,11 @@ SPECS = {spec.name: spec for spec in ALL_TABLES}
 
 class SnapshotFileError(CopyFailed):
     """A snapshot file cannot be read or written. ``cause`` is a short code: reading
-    ``missing``, ``foreign``, ``version``, ``columns``, ``truncated``, ``corrupted``,
-    ``digest``; writing ``no_directory``, ``exists``, ``order``, ``unwritable``; both ``io``.
+    ``missing``, ``not_a_file``, ``foreign``, ``version``, ``columns``, ``truncated``, ``corrupted``,
+    ``invalid`` (a value PostgreSQL refuses), ``digest``; writing ``no_directory``, ``exists``, ``order``, ``unwritable``; both ``io``.
     ``usage`` tells a wrong path (an operator's typo) from a bad file or a refusal."""
 
-    USAGE_CAUSES = frozenset({"missing", "no_directory"})
+    USAGE_CAUSES = frozenset({"missing", "not_a_file", "no_directory"})
 
     def __init__(self, cause: str, message: str, fix: str = "", table: str | None = None) -> None:
         self.cause = cause
@@ -101,21 +121,40 @@ def _line_encoder(spec: TableSpec) -> Callable[[Row], bytes]:
     return encode
 
 
-def _line_decoder(spec: TableSpec, path: Path) -> Callable[[bytes, int], Row]:
+def _line_decoder(spec: TableSpec, path: Path, check: bool = False) -> Callable[[bytes, int], Row]:
+    """``decode(line, number)``: the row a line holds. With ``check``, every value is held to
+    what its PostgreSQL column accepts (``stores.columns``), whichever the target."""
     times = _time_columns(spec)
     width = len(spec.columns) + 1
     loads = json.JSONDecoder().decode
+    rules = columns(spec)
+
+    def refuse(number: int, column: str | None, problem: str) -> SnapshotFileError:
+        where = f"{spec.name}.{column}" if column else f"the {spec.name} row"
+        return SnapshotFileError("invalid", f"{path}: line {number}: {where} {problem}; "
+                                 "PostgreSQL would refuse it, so nothing was loaded", table=spec.name)
 
     def decode(line: bytes, number: int) -> Row:
         try:
             values = loads(line.decode("utf-8"))
-            if not isinstance(values, list) or len(values) != width or values[0] != spec.name:
-                raise ValueError(f"not a {spec.name} row of {width - 1} values")
-            for i in times:
-                if values[i + 1] is not None:
-                    values[i + 1] = datetime.fromisoformat(values[i + 1])
-        except (ValueError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        except RecursionError:
+            raise refuse(number, None, f"nests JSON deeper than {MAX_JSON_DEPTH} levels") from None
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             raise SnapshotFileError("corrupted", f"{path}: line {number} is damaged ({exc})", table=spec.name) from None
+        if not isinstance(values, list) or len(values) != width or values[0] != spec.name:
+            raise SnapshotFileError("corrupted", f"{path}: line {number} is damaged (not a {spec.name} row of "
+                                    f"{width - 1} values)", table=spec.name)
+        for i in times:
+            value = values[i + 1]
+            if isinstance(value, str):
+                try:
+                    values[i + 1] = datetime.fromisoformat(value)
+                except ValueError:
+                    raise refuse(number, spec.columns[i], f"is not a timestamp ({value[:40]!r})") from None
+        if check:
+            for rule, value in zip(rules, values[1:]):
+                if not rule.accepts(value) and (problem := rule.problem(value)) is not None:
+                    raise refuse(number, rule.name, problem)
         return tuple(values[1:])
 
     return decode
@@ -143,19 +182,37 @@ def _refuse(cause: str, path: Path, problem: str, fix: str = "") -> SnapshotFile
     return SnapshotFileError(cause, f"{path} {problem}", fix)
 
 
+def _json_line(line: bytes) -> Any:
+    """The JSON value of a header or trailer line, or None when it is none (damaged, cut,
+    nested past what the parser takes)."""
+    try:
+        return json.loads(line.decode("utf-8")) if line.endswith(b"\n") else None
+    except (ValueError, RecursionError):
+        return None
+
+
+def _counts(found: Any) -> dict[str, int] | None:
+    """A header's or trailer's ``counts``: a row count (a whole number, not a boolean) per table."""
+    if not isinstance(found, dict):
+        return None
+    counts = {name: found.get(name, 0) for name in ORDER}
+    return counts if all(type(count) is int and count >= 0 for count in counts.values()) else None
+
+
 def _read_header(line: bytes, path: Path) -> dict[str, Any]:
     if not line:
         raise _refuse("foreign", path, "is empty: it is not a lokstra-console snapshot")
-    try:
-        header = json.loads(line.decode("utf-8")) if line.endswith(b"\n") else None
-    except ValueError:
-        header = None
+    header = _json_line(line)
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise _refuse("foreign", path, "is not a lokstra-console snapshot (its first line is not a snapshot header)",
                       "Give the path of a file written by `lokstra-console copy --to FILE` or the console's export")
-    if header.get("version") != VERSION:
-        raise _refuse("version", path, f"is a snapshot of format version {header.get('version')!r}; "
+    version = header.get("version")
+    if type(version) is not int or version != VERSION:
+        raise _refuse("version", path, f"is a snapshot of format version {json.dumps(version)[:20]}; "
                       f"this console reads version {VERSION}", "Import it with the console version that wrote it")
+    if _counts(header.get("counts")) is None or not isinstance(header.get("created_at", ""), str):
+        raise _refuse("corrupted", path, "has a damaged header (its counts or creation time are not what a "
+                      "snapshot writes)")
     columns = header.get("columns")
     for spec in ALL_TABLES:
         found = columns.get(spec.name) if isinstance(columns, dict) else None
@@ -167,9 +224,11 @@ def _read_header(line: bytes, path: Path) -> dict[str, Any]:
 
 
 def _index(file: IO[bytes], path: Path) -> _Index:
-    """Check the file's structure without decoding rows: header, contiguous sections in
-    dependency order, complete lines, the trailer last, and agreeing row counts."""
+    """Check the whole file before a row is handed to a target: header, contiguous sections
+    in dependency order, complete lines, every value one its PostgreSQL column accepts, the
+    trailer last, and agreeing row counts."""
     header = _read_header(file.readline(HEADER_LIMIT), path)
+    checks = {spec.name: _line_decoder(spec, path, check=True) for spec in ALL_TABLES}
     offset, number = file.tell(), 1
     sections: dict[str, _Section] = {}
     current: str | None = None
@@ -188,28 +247,28 @@ def _index(file: IO[bytes], path: Path) -> _Index:
                     raise _refuse("corrupted", path, f"has a row of {table!r} out of place (line {number})")
                 sections[table] = _Section(offset, number)
                 current = table
+            checks[table](line, number)
             sections[table].rows += 1
         elif line.startswith(b"{"):
-            try:
-                trailer = json.loads(line.decode("utf-8"))
-            except ValueError:
-                trailer = None
-            if not isinstance(trailer, dict) or trailer.get("end") != FORMAT:
-                raise _refuse("corrupted", path, f"has a damaged line {number}")
+            trailer = _json_line(line)
+            if not isinstance(trailer, dict) or trailer.get("end") != FORMAT or _counts(trailer.get("counts")) is None \
+                    or not isinstance(trailer.get("digests"), dict):
+                raise _refuse("corrupted", path, f"has a damaged line {number} (not a snapshot trailer)")
         else:
             raise _refuse("corrupted", path, f"has a damaged line {number}")
         offset += len(line)
     if trailer is None:
         raise _refuse("truncated", path, f"is cut short after line {number}: its trailer is missing",
                       "The file was not written completely; use another copy")
+    said = {"header": _counts(header["counts"]) or {}, "trailer": _counts(trailer["counts"]) or {}}
     for name in ORDER:
         held = sections[name].rows if name in sections else 0
-        said = {"header": header.get("counts", {}).get(name), "trailer": trailer.get("counts", {}).get(name)}
-        for where, count in said.items():
-            if count != held:
-                raise SnapshotFileError("corrupted", f"{path}: {name} has {held} rows but the {where} says {count} "
-                                        "(the file was edited or damaged)", table=name)
-        if not isinstance(trailer.get("digests", {}).get(name), str):
+        for where, counts in said.items():
+            if counts.get(name) != held:
+                raise SnapshotFileError("corrupted", f"{path}: {name} has {held} rows but the {where} says "
+                                        f"{counts.get(name)} (the file was edited or damaged)", table=name)
+        digest = trailer["digests"].get(name)
+        if not (isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)):
             raise SnapshotFileError("corrupted", f"{path}: the trailer has no digest for {name}", table=name)
     return _Index(header, trailer, sections)
 
@@ -263,14 +322,39 @@ class SnapshotFileReader:
                 table=spec.name)
 
 
-@asynccontextmanager
-async def _reading(path: Path) -> AsyncIterator[SnapshotFileReader]:
+def _not_regular(mode: int) -> str | None:
+    """What a path that is no regular file is, in words (None for a regular file)."""
+    for test, what in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return what
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def _open_regular(path: Path) -> IO[bytes]:
+    """``path`` opened for reading if it is a regular file. Opened without blocking (a FIFO
+    would wait for a writer forever) and checked on the open file, not the name (which could
+    be swapped in between)."""
     try:
-        file = open(path, "rb")  # noqa: SIM115 - closed below, after the copy
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
         raise _refuse("missing", path, "does not exist", "Check the path of the snapshot file") from None
+    except IsADirectoryError:
+        raise _refuse("not_a_file", path, "is a directory, not a snapshot file", "Give the path of the file") from None
     except OSError as exc:
         raise _refuse("io", path, f"cannot be read: {exc.strerror}") from None
+    what = _not_regular(os.fstat(fd).st_mode)
+    if what is not None:
+        os.close(fd)
+        raise _refuse("not_a_file", path, f"is {what}, not a snapshot file", "Give the path of a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+@asynccontextmanager
+async def _reading(path: Path) -> AsyncIterator[SnapshotFileReader]:
+    file = _open_regular(path)
     with file:
         try:
             index = _index(file, path)
@@ -395,13 +479,51 @@ def _write_failed(path: Path, exc: OSError) -> SnapshotFileError:
     return _refuse("io", path, f"cannot be written: {exc.strerror or exc}", "Check the disk space and permissions")
 
 
+def partials(path: Path) -> list[Path]:
+    """The partial files of snapshots being written to ``path`` (or left by a killed copy)."""
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*.partial"))
+
+
+def remove_stale_partials(path: Path) -> list[Path]:
+    """Remove the partial files of ``path`` that no copy is writing any more (a SIGKILL, a
+    power cut: nothing could clean up); the ones removed. A partial holds the copy's data so
+    far, DSN passwords included. A copy holds an exclusive ``flock`` on its partial until it
+    ends, and the kernel drops it when the process dies, so a partial whose lock can be taken
+    is stale; only regular files of this user are touched."""
+    removed = []
+    for candidate in partials(path):
+        try:
+            fd = os.open(candidate, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a copy is writing it now
+            os.unlink(candidate)
+            removed.append(candidate)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    for stale in removed:
+        log.warning("removed %s, a partial snapshot an interrupted copy left", stale)
+    return removed
+
+
 @asynccontextmanager
 async def _writing(path: Path, replace: bool) -> AsyncIterator[SnapshotFileWriter]:
     # Only our own file operations are turned into SnapshotFileError here: an OSError the
     # source raises inside the body (a lost connection) must reach the source's handler as it is.
     _check_destination(path, replace)
+    remove_stale_partials(path)
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)  # mode 0600
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until the file is closed or the process dies
     except OSError as exc:
         raise _write_failed(path, exc) from None
     try:
