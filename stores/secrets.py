@@ -30,11 +30,12 @@ Connection strings (``mask_text``), with the rule each driver reads them by:
   the password is taken to run to the last ``@`` on its line that a host follows (spaces and
   ``@`` included), or, when its line has none, to the first one on the next lines (a raw
   newline in it; libpq and asyncpg accept one), at most ``SPAN`` characters on.
-- Go's MySQL form (go-sql-driver/mysql ``ParseDSN``): ``user:PW@proto(addr)/db`` and
-  ``user:PW@/db``: the password runs from the first ``:`` to the last ``@`` before an
-  address and ``/`` on its line or within ``SPAN`` characters (raw newlines included). Text
-  ``scheme://x@addr/`` is read as a URL (no password), not as Go's form with a password
-  starting ``//``: the one ambiguous reading.
+- Go's MySQL form (go-sql-driver/mysql ``ParseDSN``): ``user:PW@net(addr)/db``,
+  ``user:PW@tcp/db`` (a standard network, its default address) and ``user:PW@/db``: the
+  password runs from the first ``:`` to the last such ``@…/`` on its line or within ``SPAN``
+  characters (raw newlines included). ``user@host:port/db``, the way the console shows a
+  target, is not this form. Text ``scheme://x@net(addr)/`` is read as a URL (no password),
+  not as Go's form with a password starting ``//``: the one ambiguous reading.
 - URL query parameters whose key names a secret, the key ``%``-decoded as ``url.ParseQuery``
   and libpq decode it (``?password=``, ``&sslpassword=``, ``?pass%77ord=``), up to the next
   ``&`` (as libpq reads it).
