@@ -8,7 +8,8 @@ The rules are PostgreSQL's, not the models' vocabularies: a database lokstra-aut
 may hold a status or an email the console's forms would refuse, and a snapshot of it must
 load back. From each model field: its kind (``stores.transfer.digest.column_kinds``), its
 ``varchar`` length (the model's ``max_length``; ``VOCABULARY_LENGTH`` for a field that takes
-one of lokstra's words), whether it may be NULL (``X | None``, except the creation and
+one of lokstra's words), whether it may be NULL (``X | None``, or marked ``UpstreamNotNull``:
+nullable in the database, though the console writes ``''`` there; not the creation and
 update times the stores fill in, which are ``NOT NULL DEFAULT now()``). A test compares the
 rules with the live catalog of migration 001.
 """
@@ -22,7 +23,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from annotated_types import MaxLen
 
-from stores.models import check_json, check_text, json_storable
+from stores.models import check_json, check_text, json_storable, upstream_not_null
 from stores.tables import TableSpec
 from stores.transfer.digest import BOOL, JSON, TEXT, TIMESTAMP, column_kinds
 
@@ -110,6 +111,7 @@ def _what(value: Any) -> str:
 def columns(spec: TableSpec) -> tuple[Column, ...]:
     """The rules of every column of ``spec``, in ``spec.columns`` order."""
     filled = {spec.created_column, spec.touch_column} - {None}
+    written_not_null = upstream_not_null(spec.model)  # nullable columns the console never leaves NULL
     found = []
     for name, kind in zip(spec.columns, column_kinds(spec)):
         inner, optional, metadata = unwrap(spec.model.model_fields[name].annotation)
@@ -117,5 +119,6 @@ def columns(spec: TableSpec) -> tuple[Column, ...]:
         if kind == TEXT:
             limit = VOCABULARY_LENGTH if get_origin(inner) is Literal else max_length(
                 [*spec.model.model_fields[name].metadata, *metadata])
-        found.append(Column(name, kind, optional and name not in filled, limit))
+        nullable = (optional or name in written_not_null) and name not in filled
+        found.append(Column(name, kind, nullable, limit))
     return tuple(found)
