@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
@@ -25,6 +26,7 @@ from console.config import ConsoleConfig
 from console.logs import describe_log, log_worker_error, scrub_text
 from console.screens.base import ConsoleScreen
 from console.screens.help import HelpScreen, binding_rows
+from console.text import install_terminal_guard, plain, visible
 from console.widgets.header import HeaderState
 from stores import Settings, Stores, open_stores
 from stores.errors import StoreError
@@ -81,6 +83,7 @@ class LokstraConsole(App[int]):
 
     def __init__(self, settings: Settings | None = None, *, config: ConsoleConfig | None = None,
                  profile: str | None = None, read_only: bool = False, password: SecretStr | None = None) -> None:
+        install_terminal_guard()
         super().__init__()
         self.config = config or ConsoleConfig()
         chosen = self.config.profile(profile)
@@ -273,6 +276,16 @@ class LokstraConsole(App[int]):
         self.refresh_header()
         self._arm_health(self._backoff)  # re-armed only now: checks never overlap
 
+    # -- what reaches the operator ---------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification is plain text (``markup`` is ignored): a message carries values,
+        usage lines and server errors, and Textual would parse ``TENANT[/APP]`` as markup
+        (MarkupError ended the console) or ``[@click=app.quit]`` as an action. Control
+        characters are shown, not sent (console/text.py)."""
+        super().notify(visible(str(message)), title=visible(str(title)), severity=severity, timeout=timeout,
+                       markup=False)
+
     def _fatal_error(self) -> None:
         """An unhandled exception ends the app. Textual's own handler prints the traceback
         with every frame's local variables, and a local may hold a password typed into a
@@ -280,8 +293,6 @@ class LokstraConsole(App[int]):
         traceback (without locals, scrubbed) in the log file. Overrides a private method of
         textual.App; tests/tui/test_app.py fails if Textual stops calling it."""
         import traceback
-
-        from rich.text import Text
 
         error = self._exception
         self.bell()
@@ -291,7 +302,7 @@ class LokstraConsole(App[int]):
             summary = scrub_text(f"{type(error).__name__}: {error}")
         else:
             summary = "an unexpected error"
-        self._exit_renderables.append(Text(f"lokstra-console stopped: {summary}\nThe traceback is in the log: "
+        self._exit_renderables.append(plain(f"lokstra-console stopped: {summary}\nThe traceback is in the log: "
                                            f"{describe_log()}"))
         self._close_messages_no_wait()
 

@@ -118,6 +118,21 @@ async def truncate_all(stores: Stores) -> None:
 
 
 @pytest.fixture(params=["memory", "postgres"])
+async def empty_settings(request: pytest.FixtureRequest) -> Settings:
+    """Settings of an empty backend for an app under test: memory, or the module's PostgreSQL
+    database truncated."""
+    if request.param == "memory":
+        return Settings(use_postgres=False, demo_data=False)
+    settings = pg_settings(request.getfixturevalue("migrated_db"))
+    opened = await open_stores(settings)
+    try:
+        await truncate_all(opened)
+    finally:
+        await opened.close()
+    return settings
+
+
+@pytest.fixture(params=["memory", "postgres"])
 async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
     """Empty stores on each backend: the contract suite runs once per backend."""
     if request.param == "memory":

@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
+from console.text import plain
 from stores.admin import Admin
 from stores.errors import AlreadyExists, BackendUnavailable, ReferenceMissing, StoreError, ValidationFailed
 from stores.models import Record
@@ -123,7 +124,7 @@ class EditModal(ModalScreen[ResultT]):
 
     def show_problem(self, text: str | Text) -> None:
         for problem in self.query("#problem").results(Static):
-            problem.update(Text(text) if isinstance(text, str) else text)  # no markup: values are data
+            problem.update(plain(text) if isinstance(text, str) else text)  # no markup: values are data
             problem.disabled = not text
             return
         self.notify(str(text), severity="error", markup=False)

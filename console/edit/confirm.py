@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Button, Static
 
+from console.text import plain
 from console.edit.common import EditModal, buttons, dialog, entity_of
 from stores.admin import Admin
 from stores.models import Record, UserApp
@@ -55,11 +55,11 @@ class ConfirmWrite(EditModal[ResultT]):
 
     def compose(self) -> ComposeResult:
         with dialog():
-            yield Static(Text(self.question), id="title")
+            yield Static(plain(self.question), id="title")
             if self.body:
-                yield Static(Text(self.body), classes="note")
+                yield Static(plain(self.body), classes="note")
             yield Static("", id="problem", classes="problem", disabled=True)
-            yield from buttons(Button("No", id="no", variant="primary"), Button(f"{self.yes_label} (y)", id="yes",
+            yield from buttons(Button("No", id="no", variant="primary"), Button(plain(f"{self.yes_label} (y)"), id="yes",
                                                                                 variant="warning"))
 
     def on_mount(self) -> None:

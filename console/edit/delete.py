@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import Button, Input, Static
 
+from console.text import plain, visible
 from console.edit.common import EditModal, buttons, counted, dialog, entity_of
 from stores.admin import BlastRadius
 from stores.errors import StoreError
@@ -70,16 +71,16 @@ class HardDelete(EditModal[bool]):
     def compose(self) -> ComposeResult:
         entity = entity_of(self.row)
         with dialog():
-            yield Static(Text(f"Delete {entity} {self.row.key_text()} for good?"), id="title")
+            yield Static(plain(f"Delete {entity} {self.row.key_text()} for good?"), id="title")
             if not self.enabled:
                 yield Static(HOW_TO_ENABLE, classes="note", id="disabled-note")
                 yield from buttons(Button("Close", id="close", variant="primary"))
                 return
             yield Static("Counting what goes with it…", id="radius")
             yield Static("", id="radius-note", classes="note")
-            yield Static(Text.assemble("This cannot be undone. Type ", (self.expected, "bold"), " to confirm:"),
+            yield Static(Text.assemble("This cannot be undone. Type ", plain(self.expected, "bold"), " to confirm:"),
                          id="typed-label")
-            yield Input(placeholder=self.expected, id="typed", select_on_focus=False, compact=True)
+            yield Input(placeholder=visible(self.expected), id="typed", select_on_focus=False, compact=True)
             yield Static("", id="problem", classes="problem", disabled=True)
             yield from buttons(Button("Cancel", id="close", variant="primary"),
                                Button("Delete", id="delete", variant="error", disabled=True))
@@ -106,8 +107,8 @@ class HardDelete(EditModal[bool]):
     @on(Counted)
     def _counted(self, message: Counted) -> None:
         self.radius = message.radius
-        self.query_one("#radius", Static).update(Text(radius_text(self.row, message.radius)))
-        self.query_one("#radius-note", Static).update(Text(message.radius.note))
+        self.query_one("#radius", Static).update(plain(radius_text(self.row, message.radius)))
+        self.query_one("#radius-note", Static).update(plain(message.radius.note))
         self._typed()
 
     @property

@@ -21,6 +21,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
+from console.text import VISIBLE_CONTROLS, plain
 from console.edit.common import EditModal, buttons, dialog, field_problems
 from console.edit.fields import (
     MODELS, PARENT_FIELDS, STATUS_FIELD, Change, EntityName, FieldSpec, JsonProblem, build, diff, form_fields,
@@ -89,7 +90,7 @@ class EntityForm(EditModal[Record | None]):
     def compose(self) -> ComposeResult:
         title = f"New {self.entity}" if self.creating else f"Edit {self.entity} {self.row.key_text()}"  # type: ignore[union-attr]
         with dialog():
-            yield Static(Text(title), id="title")
+            yield Static(plain(title), id="title")
             with VerticalScroll(id="fields"):
                 for spec in self.fields:
                     yield from self._compose_field(spec)
@@ -105,7 +106,7 @@ class EntityForm(EditModal[Record | None]):
         label.tooltip = spec.hint() or None
         with Horizontal(classes="field row"):
             yield label
-            yield Static(f" ({spec.hint()})", classes="note") if spec.kind == "json" else widget
+            yield Static(plain(f" ({spec.hint()})"), classes="note") if spec.kind == "json" else widget
         if spec.kind == "json":
             yield widget
         yield Static("", id=f"e-{spec.name}", classes="error", disabled=True)
@@ -116,9 +117,9 @@ class EntityForm(EditModal[Record | None]):
         wid = f"f-{spec.name}"
         if spec.kind == "choice":
             current = value if value in spec.choices else None
-            options = [(choice, choice) for choice in spec.choices]
+            options: list[tuple[str | Text, str]] = [(choice, choice) for choice in spec.choices]
             if current is None and value:  # a stored value outside today's vocabulary: still shown
-                options.append((value, value))
+                options.append((plain(value), value))
                 current = value
             return Select(options, value=current if current is not None else spec.choices[0],
                           allow_blank=False, id=wid, disabled=disabled, compact=True)
@@ -126,7 +127,7 @@ class EntityForm(EditModal[Record | None]):
             return TextArea(value, id=wid, soft_wrap=True, tab_behavior="focus", disabled=disabled)
         placeholder = KEEP_SECRET if spec.kind == "secret" and not self.creating else spec.hint()
         return Input(value, id=wid, password=spec.kind == "secret", max_length=spec.max_length or 0,
-                     placeholder=placeholder, disabled=disabled, compact=True)
+                     placeholder=placeholder, disabled=disabled, compact=True, highlighter=VISIBLE_CONTROLS)
 
     def on_mount(self) -> None:
         for spec in self.fields:
@@ -174,7 +175,7 @@ class EntityForm(EditModal[Record | None]):
                 text = ""
             error = self.query_one(f"#e-{spec.name}", Static)
             error.remove_class("now")
-            error.update(Text(text))
+            error.update(plain(text))
             error.disabled = not text
 
     @on(Input.Changed)
@@ -255,12 +256,12 @@ class EntityForm(EditModal[Record | None]):
         if current is not None and self.row is not None:
             for change in diff(self.row, current, self.fields):
                 note = self.query_one(f"#e-{change.field}", Static)
-                note.update(Text(f"now: {change.after}"))
+                note.update(plain(f"now: {change.after}"))
                 note.add_class("now")
                 note.disabled = False
         self.add_class("conflict")
         self.show_problem(Text.assemble(
-            (f"{self.entity} {error.key} was changed since you opened it", "bold"),
+            plain(f"{self.entity} {error.key} was changed since you opened it", "bold"),
             "; nothing was saved. Its current values are shown under the fields. "
             "Reload (ctrl+r) to edit those, or Cancel."))
 
@@ -291,8 +292,8 @@ def diff_text(changes: list[Change]) -> Text:
     for number, change in enumerate(changes):
         if number:
             text.append("\n")
-        text.append(f"{change.field}: ", style="bold")
-        text.append(change.before, style="red")
+        text.append(plain(f"{change.field}: ", "bold"))
+        text.append(plain(change.before, "red"))
         text.append(" → ")
-        text.append(change.after, style="green")
+        text.append(plain(change.after, "green"))
     return text

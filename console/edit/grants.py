@@ -6,12 +6,12 @@ rows at a time. Granting a revoked grant again re-activates it (upstream's upser
 """
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Label, Static
 
+from console.text import plain
 from console.edit.common import EditModal, buttons, dialog, field_problems
 from console.edit.lookup import MATCHES, Lookup
 from stores.admin import Admin
@@ -35,18 +35,18 @@ class GrantAccess(EditModal[UserApp | None]):
 
     def compose(self) -> ComposeResult:
         with dialog():
-            yield Static(Text(f"Grant app access in tenant {self.tenant_id}"), id="title")
+            yield Static(plain(f"Grant app access in tenant {self.tenant_id}"), id="title")
             with Horizontal(classes="row"):
                 yield Label("app", classes="label")
                 if self.app_id is not None:
-                    yield Static(Text(self.app_id), id="app-fixed")
+                    yield Static(plain(self.app_id), id="app-fixed")
                 else:
                     yield Lookup(self.find_apps, placeholder="app name (or id): type its start", id="app")
             yield Static("", id="e-app", classes="error", disabled=True)
             with Horizontal(classes="row"):
                 yield Label("user", classes="label")
                 if self.user_id is not None:
-                    yield Static(Text(self.user_id), id="user-fixed")
+                    yield Static(plain(self.user_id), id="user-fixed")
                 else:
                     yield Lookup(self.find_users, placeholder="username: type its start", id="user")
             yield Static("", id="e-user", classes="error", disabled=True)
@@ -120,7 +120,7 @@ class GrantAccess(EditModal[UserApp | None]):
     def show_errors(self, problems: dict[str, str]) -> None:
         for name in ("app", "user"):
             error = self.query_one(f"#e-{name}", Static)
-            error.update(Text(problems.get(name, "")))
+            error.update(plain(problems.get(name, "")))
             error.disabled = name not in problems
 
     @on(EditModal.Done)

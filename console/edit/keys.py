@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
+from console.text import plain
 from console.edit.common import EditModal, buttons, dialog, field_problems
 from console.edit.lookup import MATCHES, Lookup
 from console.edit.parse import GRACE_CHOICES, parse_duration, parse_expiry, parse_scopes
@@ -53,11 +53,11 @@ class KeyShownOnce(EditModal[None]):
     def compose(self) -> ComposeResult:
         key = self.key
         with dialog():
-            yield Static(Text(f"New {key.environment} {key.key_type} key {key.name!r} ({key.key_id})"), id="title")
+            yield Static(plain(f"New {key.environment} {key.key_type} key {key.name!r} ({key.key_id})"), id="title")
             yield Static("This is the only time the full key is shown: only its hash is stored.", classes="note")
             if self.note:
-                yield Static(Text(self.note), id="note")
-            yield Static(Text(self._new.full_key if self._new else ""), id="secret")
+                yield Static(plain(self.note), id="note")
+            yield Static(plain(self._new.full_key if self._new else ""), id="secret")
             yield Checkbox("I have stored the key somewhere safe", id="stored", compact=True)
             yield Static("", id="problem", classes="problem", disabled=True)
             yield from buttons(Button("Copy (c)", id="copy", variant="primary", compact=True),
@@ -134,7 +134,7 @@ class GenerateKey(EditModal[AppKey | None]):
 
     def compose(self) -> ComposeResult:
         with dialog():
-            yield Static(Text(f"New API key for app {self.tenant_id}/{self.app_id}"), id="title")
+            yield Static(plain(f"New API key for app {self.tenant_id}/{self.app_id}"), id="title")
             with VerticalScroll(id="fields"):
                 yield from self._row("key_type", Select([(t, t) for t in KEY_TYPES], value=KEY_TYPES[0],
                                                         allow_blank=False, id="f-key_type", compact=True))
@@ -147,7 +147,7 @@ class GenerateKey(EditModal[AppKey | None]):
                                                      compact=True))
                 yield from self._row("expires", Input(id="f-expires", placeholder="days (90), 12h or a date; "
                                                       "empty: never", compact=True))
-                owner = (Static(Text(self.user_id), id="f-owner") if self.user_id is not None else
+                owner = (Static(plain(self.user_id), id="f-owner") if self.user_id is not None else
                          Lookup(self.find_users, placeholder="username, or empty: the app owns it", id="f-owner"))
                 yield from self._row("owner", owner)
             yield Static("", id="problem", classes="problem", disabled=True)
@@ -157,7 +157,7 @@ class GenerateKey(EditModal[AppKey | None]):
     def _row(self, label: str, widget: Any, name: str | None = None) -> ComposeResult:
         name = name or label
         with Horizontal(classes="field row"):
-            yield Label(label, classes="label")
+            yield Label(plain(label), classes="label")
             yield widget
         yield Static("", id=f"e-{name}", classes="error", disabled=True)
 
@@ -178,7 +178,7 @@ class GenerateKey(EditModal[AppKey | None]):
     def show_errors(self, problems: dict[str, str]) -> None:
         for name in ("key_type", "environment", "name", "scopes", "expires", "owner"):
             error = self.query_one(f"#e-{name}", Static)
-            error.update(Text(problems.get(name, "")))
+            error.update(plain(problems.get(name, "")))
             error.disabled = name not in problems
 
     @on(Button.Pressed, "#generate")
@@ -251,7 +251,7 @@ class RevokeKey(EditModal[AppKey | None]):
     def compose(self) -> ComposeResult:
         key = self.key
         with dialog():
-            yield Static(Text(f"Revoke key {key.name!r} ({key.prefix}…{key.key_id}) of {key.tenant_id}/{key.app_id}?"),
+            yield Static(plain(f"Revoke key {key.name!r} ({key.prefix}…{key.key_id}) of {key.tenant_id}/{key.app_id}?"),
                          id="title")
             yield Static("It stops working at once; this cannot be undone (generate a new key instead).",
                          classes="note")
@@ -336,7 +336,7 @@ class RotateKey(EditModal[AppKey | None]):
         clock = self._clock()
         self.default_expiry, self.expiry_note = rotation_expiry_note(key, clock.now(), clock.zone)
         with dialog():
-            yield Static(Text(f"Rotate key {key.name!r} ({key.key_id}) of {key.tenant_id}/{key.app_id}"), id="title")
+            yield Static(plain(f"Rotate key {key.name!r} ({key.key_id}) of {key.tenant_id}/{key.app_id}"), id="title")
             yield Static("A new key with the same type, environment, name, scopes and owner is valid at once; "
                          "the old one keeps working for the grace period, then expires.", classes="note")
             with Horizontal(classes="row"):

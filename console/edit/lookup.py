@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,6 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
+from console.text import VISIBLE_CONTROLS, plain
 from stores.errors import StoreError
 
 Search = Callable[[str], Awaitable[list[tuple[str, str]]]]
@@ -48,7 +48,7 @@ class Lookup(Widget):
         self._values: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield Input(self.initial, placeholder=self.placeholder, compact=True)
+        yield Input(self.initial, placeholder=self.placeholder, compact=True, highlighter=VISIBLE_CONTROLS)
         yield OptionList(compact=True)
 
     @property
@@ -80,7 +80,7 @@ class Lookup(Widget):
         options = self.query_one(OptionList)
         options.clear_options()
         exact = [value for _, value in message.matches] == [self.value]
-        options.add_options([Option(Text(label), id=str(n)) for n, (label, _) in enumerate(message.matches)])
+        options.add_options([Option(plain(label), id=str(n)) for n, (label, _) in enumerate(message.matches)])
         self._values = [value for _, value in message.matches]
         self.set_class(bool(message.matches) and not exact, "-matches")
 

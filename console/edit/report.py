@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,6 +11,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Label, Static, TabbedContent, TabPane
 
+from console.text import plain
 from console.edit.common import EditModal, buttons, dialog
 from stores.admin import KeyReport
 from stores.errors import StoreError
@@ -50,7 +50,7 @@ class KeyReportScreen(EditModal[None]):
     def compose(self) -> ComposeResult:
         scope = f"{self.tenant_id}/{self.app_id}" if self.app_id else f"tenant {self.tenant_id}"
         with dialog():
-            yield Static(Text(f"Key report: {scope}"), id="title")
+            yield Static(plain(f"Key report: {scope}"), id="title")
             with Horizontal(classes="row"):
                 yield Label("expiring within", classes="label")
                 yield Input(str(DEFAULT_DAYS), id="days", type="integer", max_length=4, compact=True)
@@ -99,8 +99,8 @@ class KeyReportScreen(EditModal[None]):
             table = self.query_one(f"#{name}", DataTable)
             table.clear()
             for key in keys:
-                table.add_row(key.key_id, key.app_id, key.name, key.environment, when(key.expires_at),
-                              when(key.last_used), key=key.id)
+                table.add_row(*(plain(cell) for cell in (key.key_id, key.app_id, key.name, key.environment,
+                                                         when(key.expires_at), when(key.last_used))), key=key.id)
             label = title if name != "expiring" else f"Expiring ≤{report.within_days}d"
             tabs.get_tab(f"tab-{name}").label = f"{label} ({len(keys)})"
 

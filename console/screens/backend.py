@@ -43,6 +43,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from console.text import VISIBLE_CONTROLS, plain
 from console.actions import ActionSpec, bindings
 from console.commands.drill import ENVIRONMENT_VARIABLE
 from console.screens.base import ConsoleScreen
@@ -157,9 +158,9 @@ class PathModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.title_text, classes="title")
-            yield Input(self.path, id="path")
-            yield Static(f"{self.hint}\nEnter: go on · Escape: cancel", classes="hint")
+            yield Static(plain(self.title_text), classes="title")
+            yield Input(self.path, id="path", highlighter=VISIBLE_CONTROLS)
+            yield Static(plain(f"{self.hint}\nEnter: go on · Escape: cancel"), classes="hint")
 
     @on(Input.Submitted, "#path")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -200,7 +201,7 @@ class DrillReportModal(ModalScreen[None]):
         verdict = Text("passed", style="bold green") if report.ok else Text("FAILED", style="bold red")
         environment = f" ({report.environment})" if report.environment else ""
         with Vertical():
-            yield Static(Text.assemble((f"Rollback drill {report.run_id} on {report.target}{environment}: ", "bold"),
+            yield Static(Text.assemble(plain(f"Rollback drill {report.run_id} on {report.target}{environment}: ", "bold"),
                                        verdict, f" in {report.seconds:.1f} s"), id="verdict")
             table: DataTable[str | Text] = DataTable(id="steps", cursor_type="row", zebra_stripes=True)
             for label, width in (("step", STEP_WIDTH), ("ok", 4), ("time", 6), ("rows", 6), ("state", 12),
@@ -214,11 +215,11 @@ class DrillReportModal(ModalScreen[None]):
         table = self.query_one("#steps", DataTable)
         for number, step in enumerate(self.report.steps):
             table.add_row(
-                short(step.name, STEP_WIDTH),
+                plain(short(step.name, STEP_WIDTH)),
                 Text("ok", style="green") if step.ok else Text("FAIL", style="bold red"),
                 f"{step.seconds:.2f}s",
                 f"{step.rows:,}" if step.rows is not None else "",
-                step.state or "",
+                plain(step.state or ""),
                 f"{step.write_pause_seconds:.3f}s" if step.write_pause_seconds is not None else "",
                 key=str(number),
             )
@@ -230,11 +231,11 @@ class DrillReportModal(ModalScreen[None]):
         text = Text()
         if report.workload_tenant:
             kept = "kept in the database" if report.keep_workload else "removed afterwards"
-            text.append(f"workload: {report.workload_writes} writes in tenant {report.workload_tenant} ({kept})\n")
+            text.append(plain(f"workload: {report.workload_writes} writes in tenant {report.workload_tenant} ({kept})\n"))
         if report.failure:
-            text.append(f"failure: {report.failure}\n", style="red")
-        text.append(f"backend at the end: {report.active_backend} · ")
-        text.append(f"report: {self.path}" if self.path else "report not saved", style="bold")
+            text.append(plain(f"failure: {report.failure}\n", "red"))
+        text.append(plain(f"backend at the end: {report.active_backend} · "))
+        text.append(plain(f"report: {self.path}" if self.path else "report not saved", "bold"))
         return text
 
     @on(DataTable.RowHighlighted)
@@ -245,7 +246,7 @@ class DrillReportModal(ModalScreen[None]):
         step = self.report.steps[min(table.cursor_row, len(self.report.steps) - 1)]
         digests = step_digests(step)
         self.query_one("#step-detail", Static).update(
-            Text(f"{step.name}: {step.detail}" + (f"\n{digests}" if digests else "")))
+            plain(f"{step.name}: {step.detail}" + (f"\n{digests}" if digests else "")))
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -576,7 +577,7 @@ class BackendScreen(ConsoleScreen):
     def _side_failed(self, message: SideFailed) -> None:
         if self.busy == "prepare":
             self._set_busy(None)
-            self.status(Text(f"Not switched: {message.text}", style="red"))
+            self.status(plain(f"Not switched: {message.text}", style="red"))
         self.postgres = Side(None, message.text)
         self.show_sides()
 
@@ -598,20 +599,20 @@ class BackendScreen(ConsoleScreen):
         table.add_column("table", min_width=9)
         labels = [Text("")]
         for backend, engine in (("memory", memory_engine), ("postgres", postgres_engine)):
-            title = Text(backend.upper(), style="bold reverse" if backend == active else "bold")
+            title = plain(backend.upper(), style="bold reverse" if backend == active else "bold")
             title.append(" ◀ active" if backend == active else "", style="bold green")
             table.add_column(title, justify="right", min_width=20 if backend == "memory" else 34)
-            labels.append(Text(short(self._side_label(backend, engine), 34), style="dim"))
+            labels.append(plain(short(self._side_label(backend, engine), 34), style="dim"))
         table.add_row(*labels)
         for name in (*TABLES, None):
-            table.add_row(Text(name or "total", style="" if name else "bold"),
+            table.add_row(plain(name or "total", style="" if name else "bold"),
                           *(self._cell(side, engine, name) for side, engine in
                             ((self.memory, memory_engine), (self.postgres, postgres_engine))))
         self.query_one("#sides", Static).update(table)
         problem = self.postgres.problem if postgres_engine is None or self.postgres.counts is None else None
         if self.memory.problem:
             problem = f"memory: {self.memory.problem}"
-        self.query_one("#target", Static).update(Text(problem or "", style="red"))
+        self.query_one("#target", Static).update(plain(problem or "", style="red"))
         self.query_one("#digests", Static).update(self.digests)
 
     def _side_label(self, backend: str, engine: Any) -> str:
@@ -631,7 +632,7 @@ class BackendScreen(ConsoleScreen):
             return Text("—", style="dim")
         if side.counts is None:
             return Text("?" if side.problem else "…", style="dim")
-        return Text(count_cell(side.counts, table), style="bold" if table is None else "")
+        return plain(count_cell(side.counts, table), style="bold" if table is None else "")
 
     def status(self, text: Text | str) -> None:
         self.query_one("#status", Static).update(text)
@@ -647,7 +648,7 @@ class BackendScreen(ConsoleScreen):
     def _start_progress(self, title: str) -> None:
         self.progress_step = None
         self._reset_bars()
-        self.query_one("#progress-title", Static).update(f"{title} · Escape cancels")
+        self.query_one("#progress-title", Static).update(plain(f"{title} · Escape cancels"))
         self.query_one("#progress", Vertical).display = True
 
     def _reset_bars(self) -> None:
@@ -667,7 +668,7 @@ class BackendScreen(ConsoleScreen):
         if message.step is not None and message.step != self.progress_step:
             self.progress_step = message.step
             self._reset_bars()
-            self.query_one("#progress-title", Static).update(f"drill: {message.step} · Escape cancels")
+            self.query_one("#progress-title", Static).update(plain(f"drill: {message.step} · Escape cancels"))
         self.query_one(f"#bar-{message.table}", ProgressBar).update(total=message.expected, progress=message.done)
         self.query_one(f"#rows-{message.table}", Static).update(f"{message.done:,} / {message.expected:,}")
 
@@ -680,7 +681,7 @@ class BackendScreen(ConsoleScreen):
             return
         target = "PostgreSQL" if self.active_backend == "memory" else "memory"
         self._set_busy("prepare")
-        self.status(Text(f"Preparing the switch to {target} …", style="italic"))
+        self.status(plain(f"Preparing the switch to {target} …", style="italic"))
         self.prepare_switch()
 
     @work(exclusive=True, group="backend-pg", exit_on_error=False)
@@ -720,28 +721,28 @@ class BackendScreen(ConsoleScreen):
         typed = None
         if target.backend == "memory":
             question, yes = "Switch to memory?", "Switch"
-            body = Text(f"Copy PostgreSQL ({rows}) into a new in-memory backend, verify it and make it active. "
-                        "From then on the console's writes go to memory only: export a snapshot (e) or switch "
-                        "back before you quit. Writes wait while the copy runs.")
+            body = plain(f"Copy PostgreSQL ({rows}) into a new in-memory backend, verify it and make it active. "
+                         "From then on the console's writes go to memory only: export a snapshot (e) or switch "
+                         "back before you quit. Writes wait while the copy runs.")
         elif held:
             where = target.target.display()
             question, yes = f"PostgreSQL is not empty: replace its {held:,} rows?", "Replace and switch"
             detail = ", ".join(f"{name} {count:,}" for name, count in message.target_counts.items() if count)
-            body = Text(f"{where} holds {detail}.\nThe switch truncates its six tables and loads the memory "
-                        f"backend ({rows}) in one transaction, verified before it commits; the rows there now "
-                        "are gone afterwards.")
+            body = plain(f"{where} holds {detail}.\nThe switch truncates its six tables and loads the memory "
+                         f"backend ({rows}) in one transaction, verified before it commits; the rows there now "
+                         "are gone afterwards.")
             typed = self._production_name(target)
         else:
             question, yes = "Switch to PostgreSQL?", "Switch"
-            body = Text(f"Copy the memory backend ({rows}) into {target.target.display()} (empty now) in one "
-                        "transaction, verify it and make it active. Writes wait while the copy runs.")
+            body = plain(f"Copy the memory backend ({rows}) into {target.target.display()} (empty now) in one "
+                         "transaction, verify it and make it active. Writes wait while the copy runs.")
         replace = bool(held)
 
         def answered(yes_: bool | None) -> None:
             if yes_:
                 self._start_switch(target, replace)
             else:
-                self.status(Text(f"Not switched: {source} stays active.", style="dim"))
+                self.status(plain(f"Not switched: {source} stays active.", style="dim"))
 
         self.app.push_screen(ConfirmModal(question, body, yes=yes, type_to_confirm=typed), answered)
 
@@ -761,7 +762,7 @@ class BackendScreen(ConsoleScreen):
         self._set_busy("switch")
         what = f"switch {self.active_backend} → {target.backend}" + (" (replace)" if replace else "")
         self._start_progress(what)
-        self.status(Text(f"Switching: {what} …", style="italic"))
+        self.status(plain(f"Switching: {what} …", style="italic"))
         self.run_switch(target, replace)
 
     @work(exclusive=True, group="backend-op", exit_on_error=False)
@@ -790,8 +791,8 @@ class BackendScreen(ConsoleScreen):
                 self.spare_memory, self.spare_postgres = None, report.previous
                 self.console.mark_memory_saved(message.target, message.target.changes)  # PostgreSQL holds the same
             self.memory, self.postgres = Side(), Side()
-            self._set_digests(Text(f"digests: equal, verified by the switch at {clock()}", style="green"))
-            self.status(Text(
+            self._set_digests(plain(f"digests: equal, verified by the switch at {clock()}", style="green"))
+            self.status(plain(
                 f"Switched {report.source} → {report.target}: {report.rows:,} rows in {report.seconds:.2f} s, "
                 f"writes paused {report.write_pause_seconds:.2f} s, copy verified.", style="bold green"))
             self.console.refresh_header()
@@ -800,8 +801,8 @@ class BackendScreen(ConsoleScreen):
             outcome = report.outcome if report is not None else "failed"
             log.warning("switch to %s %s: %s", message.target.backend, outcome, message.problem)
             title = "Switch cancelled" if outcome == "cancelled" else "Not switched"
-            self.status(Text(f"{title}: {message.problem}. {self.active_backend} is the active backend.",
-                             style="bold yellow" if outcome == "cancelled" else "bold red"))
+            self.status(plain(f"{title}: {message.problem}. {self.active_backend} is the active backend.",
+                              style="bold yellow" if outcome == "cancelled" else "bold red"))
             self._unknown_digests()
         self.show_sides()
         self.load_counts()
@@ -817,10 +818,10 @@ class BackendScreen(ConsoleScreen):
         where = active.target.display()
         typed = self._production_name(active)
         environment = f" ({self.environment})" if self.environment else ""
-        body = Text(f"On {where}{environment}: switch PostgreSQL → memory, run a workload of "
-                    f"{DEFAULT_WORKLOAD} users on memory, switch back (truncate and reload the six tables in one "
-                    "transaction), verify every step by digests, then remove the workload. Writes other "
-                    "programs make meanwhile stop the drill before it truncates. Meant for staging.")
+        body = plain(f"On {where}{environment}: switch PostgreSQL → memory, run a workload of "
+                     f"{DEFAULT_WORKLOAD} users on memory, switch back (truncate and reload the six tables in one "
+                     "transaction), verify every step by digests, then remove the workload. Writes other "
+                     "programs make meanwhile stop the drill before it truncates. Meant for staging.")
         if typed:
             body.append("\nThis database is marked production.", style="bold red")
         question = "Run the rollback drill?" if not typed else "Run the rollback drill on PRODUCTION?"
@@ -849,7 +850,7 @@ class BackendScreen(ConsoleScreen):
         self.drill_postgres = self.active
         path = self._report_dir() / f"lokstra-drill-{datetime.now():%Y%m%d-%H%M%S}-{self.drill_run_id}.json"
         self._start_progress("drill: preflight")
-        self.status(Text(f"Drill {self.drill_run_id} running …", style="italic"))
+        self.status(plain(f"Drill {self.drill_run_id} running …", style="italic"))
         self.run_the_drill(path, allow_production)
 
     @work(exclusive=True, group="backend-op", exit_on_error=False)
@@ -876,8 +877,8 @@ class BackendScreen(ConsoleScreen):
         self.drill_steps.append(message.step)
         step = message.step
         mark = Text("ok ", style="green") if step.ok else Text("FAILED ", style="bold red")
-        self.status(Text.assemble(f"Drill {self.drill_run_id}: step {len(self.drill_steps)} ", mark,
-                                  f"{step.name} ({step.seconds:.2f} s)"))
+        self.status(Text.assemble(plain(f"Drill {self.drill_run_id}: step {len(self.drill_steps)} "), mark,
+                                  plain(f"{step.name} ({step.seconds:.2f} s)")))
 
     @on(DrillEnded)
     def _drill_ended(self, message: DrillEnded) -> None:
@@ -886,13 +887,13 @@ class BackendScreen(ConsoleScreen):
         self._after_drill(message.postgres)
         report = message.report
         if report is None:
-            self.status(Text(f"The drill did not run: {message.problem}", style="bold red"))
+            self.status(plain(f"The drill did not run: {message.problem}", style="bold red"))
         else:
             self.last_report = (report, message.path)
             verdict = "passed" if report.ok else f"FAILED: {report.failure}"
             saved = f"report: {message.path}" if message.path else (message.problem or "")
-            self.status(Text(f"Drill {report.run_id} {verdict} ({len(report.steps)} steps, "
-                             f"{report.seconds:.1f} s) · {saved}", style="bold green" if report.ok else "bold red"))
+            self.status(plain(f"Drill {report.run_id} {verdict} ({len(report.steps)} steps, "
+                              f"{report.seconds:.1f} s) · {saved}", style="bold green" if report.ok else "bold red"))
             self.app.push_screen(DrillReportModal(report, message.path))
         self.refresh_bindings()
 
@@ -918,8 +919,8 @@ class BackendScreen(ConsoleScreen):
             where = f"the console is on PostgreSQL; tenant drill-{self.drill_run_id} may remain there: delete it."
         else:
             where = "the console is on PostgreSQL, which the drill left as it was."
-        self.status(Text(f"Drill {self.drill_run_id} cancelled after {len(self.drill_steps)} step(s): {where}",
-                         style="bold yellow"))
+        self.status(plain(f"Drill {self.drill_run_id} cancelled after {len(self.drill_steps)} step(s): {where}",
+                          style="bold yellow"))
 
     def action_report(self) -> None:
         if self.last_report is not None:
@@ -932,7 +933,7 @@ class BackendScreen(ConsoleScreen):
         memory_engine, postgres_engine = self.side_engines()
         if memory_engine is None or postgres_engine is None:
             missing = "no memory engine is kept" if memory_engine is None else "the PostgreSQL side is not open"
-            self._set_digests(Text(f"digests: unknown ({missing})", style="yellow"))
+            self._set_digests(plain(f"digests: unknown ({missing})", style="yellow"))
             return
         self._set_busy("verification")
         self._set_digests(Text("digests: reading both sides …", style="italic"))
@@ -954,12 +955,12 @@ class BackendScreen(ConsoleScreen):
     def _verified(self, message: Verified) -> None:
         self._set_busy(None)
         if message.differences is None:
-            self._set_digests(Text(f"digests: unknown ({message.problem})", style="red"))
+            self._set_digests(plain(f"digests: unknown ({message.problem})", style="red"))
         elif message.differences:
-            self._set_digests(Text(f"digests differ in {', '.join(message.differences)} (memory / postgres)",
-                                   style="bold red"))
+            self._set_digests(plain(f"digests differ in {', '.join(message.differences)} (memory / postgres)",
+                                    style="bold red"))
         else:
-            self._set_digests(Text(f"digests: verified equal at {clock()}", style="bold green"))
+            self._set_digests(plain(f"digests: verified equal at {clock()}", style="bold green"))
 
     # -- snapshot files ----------------------------------------------------------------------
     def action_export(self) -> None:
@@ -977,9 +978,9 @@ class BackendScreen(ConsoleScreen):
             if not path:
                 return
             rows = sum(self.memory.counts.values()) if self.memory.counts else None
-            body = Text(f"The memory backend's {f'{rows:,} ' if rows is not None else ''}rows are replaced by "
-                        f"those of {path}. The file is checked against its own counts and digests; on any "
-                        "problem memory stays as it is. Changes made since the last export are lost.")
+            body = plain(f"The memory backend's {f'{rows:,} ' if rows is not None else ''}rows are replaced by "
+                         f"those of {path}. The file is checked against its own counts and digests; on any "
+                         "problem memory stays as it is. Changes made since the last export are lost.")
             self.app.push_screen(ConfirmModal("Replace the memory backend with the snapshot?", body, yes="Replace"),
                                  lambda yes: self._start_transfer("import", path, True) if yes else None)
 
@@ -1012,16 +1013,16 @@ class BackendScreen(ConsoleScreen):
         self._set_busy(None)
         self._end_progress()
         if message.transfer is None:
-            self.status(Text(f"Not {message.kind}ed: {message.problem}", style="bold red"))
+            self.status(plain(f"Not {message.kind}ed: {message.problem}", style="bold red"))
             return
         self.last_snapshot = message.path
         self.console.mark_memory_saved(message.engine, message.transfer.changes)
         rows = message.transfer.report.rows
         if message.kind == "export":
-            self.status(Text(f"Exported {rows:,} rows to {message.path} (0600: keep it like a password file).",
-                             style="bold green"))
+            self.status(plain(f"Exported {rows:,} rows to {message.path} (0600: keep it like a password file).",
+                              style="bold green"))
         else:
-            self.status(Text(f"Imported {rows:,} rows from {message.path} into memory, verified.", style="bold green"))
+            self.status(plain(f"Imported {rows:,} rows from {message.path} into memory, verified.", style="bold green"))
             self._unknown_digests()
         self.load_counts()
 
@@ -1053,11 +1054,11 @@ class BackendScreen(ConsoleScreen):
                 self._drill_cancelled()
             else:
                 what = "switch" if what == "prepare" else what
-                self.status(Text(f"The {what} was cancelled; {self.active_backend} is the active backend.",
-                                 style="bold yellow"))
+                self.status(plain(f"The {what} was cancelled; {self.active_backend} is the active backend.",
+                                  style="bold yellow"))
                 self.load_counts()
         elif event.state is WorkerState.ERROR:  # the workers catch what they expect: this is a bug
             self._set_busy(None)
             self._end_progress()
-            self.status(Text(f"The {what} failed: {problem_text(event.worker.error or Exception())}",
-                             style="bold red"))
+            self.status(plain(f"The {what} failed: {problem_text(event.worker.error or Exception())}",
+                              style="bold red"))

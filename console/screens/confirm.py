@@ -16,6 +16,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from console.text import plain, visible
+
 
 class ConfirmModal(ModalScreen[bool]):
     """Ask ``title``; dismissed with True only by the confirming button (or Enter in the
@@ -49,16 +51,16 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(self.question, id="question")
+            yield Static(plain(self.question), id="question")
             if self.body:
                 with VerticalScroll(id="body"):
-                    yield Static(self.body)
+                    yield Static(plain(self.body) if isinstance(self.body, str) else self.body)
             if self.expected is not None:
-                yield Static(Text.assemble("Type ", (self.expected, "bold"), " to confirm:"), id="typed-label")
-                yield Input(placeholder=self.expected, id="typed", select_on_focus=False)
+                yield Static(Text.assemble("Type ", plain(self.expected, "bold"), " to confirm:"), id="typed-label")
+                yield Input(placeholder=visible(self.expected), id="typed", select_on_focus=False)
             with Horizontal(id="buttons"):
-                yield Button(self.no_label, id="no", variant="primary")
-                yield Button(self.yes_label, id="yes", variant="error" if self.danger else "success",
+                yield Button(plain(self.no_label), id="no", variant="primary")
+                yield Button(plain(self.yes_label), id="yes", variant="error" if self.danger else "success",
                              disabled=self.expected is not None)
 
     def on_mount(self) -> None:

@@ -28,6 +28,7 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
+from console.text import VISIBLE_CONTROLS, plain
 from console.actions import ActionSpec, bindings
 from console.config import Profile, config_path
 from console.logs import register_secret
@@ -206,26 +207,26 @@ def saved_password_names(config: ConsoleConfig) -> frozenset[str]:
 # ----- what the result panel shows -----------------------------------------------------------
 
 def _line(text: Text, label: str, value: str, style: str = "") -> None:
-    text.append(f"{label:<9}", style="bold")
-    text.append(value + "\n", style=style)
+    text.append(plain(f"{label:<9}", "bold"))
+    text.append(plain(value + "\n", style))
 
 
 def _finding(text: Text, finding: Finding, style: str) -> None:
     text.append("• ", style=style)
-    text.append(finding.reason.rstrip(".") + ".", style=style)
+    text.append(plain(finding.reason.rstrip(".") + ".", style))
     fix = finding.fix.rstrip(".") + "."
     pointer = SCHEMA_POINTER.get(finding.cause)
-    text.append(f"\n  {fix}" + (f" {pointer}" if pointer else "") + "\n")
+    text.append(plain(f"\n  {fix}" + (f" {pointer}" if pointer else "") + "\n"))
 
 
 def result_text(result: ProbeResult) -> Text:
     """The Test result in plain lines: what was read, then each finding with its fix."""
     text = Text()
     if result.problem is not None and not result.connected:
-        text.append(f"✖ Cannot use {result.target}\n", style="bold red")
+        text.append(plain(f"✖ Cannot use {result.target}\n", "bold red"))
         _finding(text, result.problem, "bold red")
         return text
-    text.append(f"✔ {result.target}\n", style="bold green")
+    text.append(plain(f"✔ {result.target}\n", "bold green"))
     version = (result.server_version or "?").split(" ")[0]
     _line(text, "Server", f"PostgreSQL {version}")
     if result.rtt_ms is not None:
@@ -329,8 +330,8 @@ class ConnectionScreen(ConsoleScreen):
                     yield Label("Env")
                     yield Select([(env, env) for env in ENVIRONMENTS], value=form.environment, allow_blank=False,
                                  id="environment", compact=True)
-                yield Checkbox(checkbox_label("read-only", form.read_only), form.read_only, id="read-only", compact=True)
-                yield Checkbox(checkbox_label("save-password", False), False, id="save-password", compact=True)
+                yield Checkbox(plain(checkbox_label("read-only", form.read_only)), form.read_only, id="read-only", compact=True)
+                yield Checkbox(plain(checkbox_label("save-password", False)), False, id="save-password", compact=True)
                 with Horizontal(classes="buttons"):
                     yield Button("Save profile", id="save", compact=True)
             with Vertical(id="side"):
@@ -341,15 +342,15 @@ class ConnectionScreen(ConsoleScreen):
 
     def _field(self, field_id: str, label: str, value: str) -> ComposeResult:
         with Horizontal(classes="row"):
-            yield Label(label)
-            yield Input(value, id=field_id, password=field_id == "password", compact=True,
+            yield Label(plain(label))
+            yield Input(value, id=field_id, password=field_id == "password", compact=True, highlighter=VISIBLE_CONTROLS,
                         type=INPUT_TYPES.get(field_id, "text"))  # type: ignore[arg-type]
         yield Static("", id=f"{field_id}-error", classes="error")
 
     def _intro(self, source: str) -> Text:
         text = Text()
         text.append("Prefilled from ", style="dim")
-        text.append(source, style="dim")
+        text.append(plain(source, "dim"))
         text.append(".\n\nTest (Enter, ctrl+t) checks the target: server, round trip, SSL, role and "
                     "statistics rights, and the migration state of lokstra_auth.\n")
         return text
@@ -379,7 +380,7 @@ class ConnectionScreen(ConsoleScreen):
         for field_id in (*FIELD_IDS, "profile-name"):
             message = problems.get(field_id)
             error = self.query_one(f"#{field_id}-error", Static)
-            error.update(message or "")
+            error.update(plain(message or ""))
             error.display = message is not None
             self.query_one(f"#{field_id}", Input).set_class(message is not None, "-invalid")
         return problems
@@ -392,7 +393,7 @@ class ConnectionScreen(ConsoleScreen):
         try:
             return form.settings(self.console.settings)
         except (ValidationError, ValueError) as exc:  # the checks above should catch it: words, never a traceback
-            self.show_result(Text(f"These settings cannot be used: {_first_error(exc)}", style="bold red"))
+            self.show_result(plain(f"These settings cannot be used: {_first_error(exc)}", style="bold red"))
             return None
 
     def _usable_form(self, *, extra: dict[str, str] | None = None) -> Form | None:
@@ -440,7 +441,7 @@ class ConnectionScreen(ConsoleScreen):
             return
         target = settings.connection()
         self.testing = target
-        self.show_result(Text(f"Testing {target.display()} …", style="bold"))
+        self.show_result(plain(f"Testing {target.display()} …", style="bold"))
         self.run_probe(target)
 
     @work(exclusive=True, group="connection-test", exit_on_error=False)
@@ -459,7 +460,7 @@ class ConnectionScreen(ConsoleScreen):
         error = event.worker.error
         secrets = self.testing.secrets() if self.testing else []
         text = scrub(f"{type(error).__name__}: {error}", secrets).splitlines()[0]
-        self.show_result(Text(f"The test stopped: {text}", style="bold red"))
+        self.show_result(plain(f"The test stopped: {text}", style="bold red"))
 
     # -- Connect ---------------------------------------------------------------------------
     def action_connect(self) -> None:
@@ -473,7 +474,7 @@ class ConnectionScreen(ConsoleScreen):
         same = saved is not None and saved.model_dump(exclude={"password"}) == form.profile(
             saved.statement_cache_size, with_password=False).model_dump(exclude={"password"})
         self.connecting = settings
-        self.show_result(Text(f"Connecting the console to {settings.connection().display()} …\n", style="bold")
+        self.show_result(plain(f"Connecting the console to {settings.connection().display()} …\n", style="bold")
                          + Text(CONNECT_NOTE, style="dim"))
         app.connect_to(settings, profile=name if same else None, environment=form.environment)
 
@@ -482,10 +483,10 @@ class ConnectionScreen(ConsoleScreen):
             return
         self.connecting = None
         if problem is None:
-            self.show_result(Text(f"✔ The console now uses {target}.\n", style="bold green")
+            self.show_result(plain(f"✔ The console now uses {target}.\n", style="bold green")
                              + Text("Browse (3) shows its data.", style="dim"))
         else:
-            self.show_result(Text(f"✖ Cannot use {target}:\n", style="bold red") + Text(f"{problem}\n")
+            self.show_result(plain(f"✖ Cannot use {target}:\n", style="bold red") + plain(f"{problem}\n")
                              + Text("The console stays on its previous backend; Test shows more.", style="dim"))
 
     # -- Save profile ----------------------------------------------------------------------
@@ -501,7 +502,7 @@ class ConnectionScreen(ConsoleScreen):
         try:
             profile = form.profile(cache, with_password=form.save_password)
         except ValidationError as exc:  # the form's checks should have caught it: say what, never a traceback
-            self.show_result(Text(f"Cannot save: {_first_error(exc)}", style="bold red"))
+            self.show_result(plain(f"Cannot save: {_first_error(exc)}", style="bold red"))
             return
         config = app.config.model_copy(update={"profiles": {**app.config.profiles, name: profile}})
         keep = set(saved_password_names(app.config) - {name})
@@ -510,10 +511,10 @@ class ConnectionScreen(ConsoleScreen):
         try:
             path = config.save(keep_passwords=frozenset(keep))
         except OSError as exc:
-            self.show_result(Text(f"Cannot write the settings file: {exc.strerror or exc}", style="bold red"))
+            self.show_result(plain(f"Cannot write the settings file: {exc.strerror or exc}", style="bold red"))
             return
         app.config = config
         password = "with the password" if name in keep else "without the password"
-        self.show_result(Text(f"✔ Saved profile {name} ({profile.environment}"
-                              f"{', read-only' if profile.read_only else ''}) {password} to {path}.", style="bold green"))
+        self.show_result(plain(f"✔ Saved profile {name} ({profile.environment}"
+                               f"{', read-only' if profile.read_only else ''}) {password} to {path}.", style="bold green"))
         self.notify(f"Profile {name} saved {password}.", title="Saved")

@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from console.text import plain
 from console.logs import describe_log
 
 
@@ -33,11 +34,11 @@ class HelpScreen(ModalScreen[None]):
         for keys, description, binding_id in self.keys:
             table.add_row(keys, description, binding_id)
         with VerticalScroll():
-            yield Static(Text(self.title_text, style="bold"))
-            yield Static(self.text)
+            yield Static(plain(self.title_text, style="bold"))
+            yield Static(plain(self.text))
             yield Static(table)
             yield Static(Text("Rebind any key by id in the settings file, e.g. [keymap] \"app.quit\" = \"ctrl+q\".", style="dim"))
-            yield Static(Text(describe_log() + " · --debug logs more", style="dim"), id="log-path")
+            yield Static(plain(describe_log() + " · --debug logs more", style="dim"), id="log-path")
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)

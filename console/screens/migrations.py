@@ -30,6 +30,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 from textual.worker import Worker, WorkerState
 
+from console.text import plain
 from console.actions import ActionSpec, bindings
 from console.screens.confirm import ConfirmModal
 from console.screens.base import ConsoleScreen
@@ -133,37 +134,37 @@ def duration_text(ms: int | None) -> str:
 
 
 def state_text(state: State) -> Text:
-    return Text(state.value.replace("_", " "), style=STATE_STYLE.get(state, ""))
+    return plain(state.value.replace("_", " "), style=STATE_STYLE.get(state, ""))
 
 
 def short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def row_cells(m: MigrationStatus) -> tuple[str | Text, ...]:
+def row_cells(m: MigrationStatus) -> tuple[Text, ...]:
     when = m.applied_at or m.failed_at
     return (
-        f"{m.version:03d}",
-        short(m.description, NAME_WIDTH),
+        plain(f"{m.version:03d}"),
+        plain(short(m.description, NAME_WIDTH)),
         state_text(m.state),
-        when.strftime("%Y-%m-%d %H:%M") if when else "",
-        duration_text(m.duration_ms),
-        m.short_checksum or "",
+        plain(when.strftime("%Y-%m-%d %H:%M") if when else ""),
+        plain(duration_text(m.duration_ms)),
+        plain(m.short_checksum or ""),
     )
 
 
 def row_detail(m: MigrationStatus) -> Text:
     text = Text()
-    text.append(m.label, style="bold")
+    text.append(plain(m.label, "bold"))
     text.append(" ")
     text.append_text(state_text(m.state))
     if m.applied_by:
-        text.append(f" · by {m.applied_by}")
+        text.append(plain(f" · by {m.applied_by}"))
     if m.recorded_checksum and m.recorded_checksum != m.checksum:
-        text.append(f" · applied {m.recorded_checksum[:8]}, file {m.short_checksum or 'missing'}")
-    text.append({True: " · reversible", False: " · irreversible", None: ""}[m.reversible], style="dim")
+        text.append(plain(f" · applied {m.recorded_checksum[:8]}, file {m.short_checksum or 'missing'}"))
+    text.append(plain({True: " · reversible", False: " · irreversible", None: ""}[m.reversible], "dim"))
     if m.error or m.note:
-        text.append(f"\n{m.error or m.note}", style="red" if m.error else "")
+        text.append(plain(f"\n{m.error or m.note}", "red" if m.error else ""))
     return text
 
 
@@ -177,31 +178,31 @@ def result_lines(result: RunResult) -> list[Text]:
     """The whole result of a run, for the run modal."""
     lines: list[Text] = []
     if result.outcome is Outcome.LOCKED:
-        lines.append(Text(f"Not started: {result.reasons[0]}", style="bold red"))
+        lines.append(plain(f"Not started: {result.reasons[0]}", style="bold red"))
     elif result.outcome is Outcome.REFUSED:
         lines.append(Text("Refused:", style="bold red"))
-        lines += [Text(f"  - {reason}") for reason in result.reasons]
+        lines += [plain(f"  - {reason}") for reason in result.reasons]
         if acceptable(result):
             lines.append(Text("Accept and apply records these in the history and goes on.", style="dim"))
     elif result.outcome is Outcome.NOTHING_TO_DO:
         lines.append(Text("Nothing to do.", style="green"))
     for version in result.accepted:
-        lines.append(Text(f"{'would accept' if result.dry_run else 'accepted'} the drift of {version:03d}"))
+        lines.append(plain(f"{'would accept' if result.dry_run else 'accepted'} the drift of {version:03d}"))
     failed = result.failed_step
     if failed is not None:
-        lines.append(Text(f"{failed.label} failed and was rolled back:", style="bold red"))
-        lines.append(Text(f"  {failed.error}" + (f" [{failed.sqlstate}]" if failed.sqlstate else ""), style="red"))
-        lines += [Text(f"  {extra}") for extra in (failed.detail, failed.hint) if extra]
+        lines.append(plain(f"{failed.label} failed and was rolled back:", style="bold red"))
+        lines.append(plain(f"  {failed.error}" + (f" [{failed.sqlstate}]" if failed.sqlstate else ""), style="red"))
+        lines += [plain(f"  {extra}") for extra in (failed.detail, failed.hint) if extra]
     elif result.steps:
         done = "would apply" if result.dry_run else "applied"
-        lines.append(Text(f"{done.capitalize()} {len(result.steps)} migration(s).", style="bold green"))
+        lines.append(plain(f"{done.capitalize()} {len(result.steps)} migration(s).", style="bold green"))
     if result.dry_run and result.steps:
         for step in result.steps:
             if step.success:
-                lines.append(Text(f"  {step.label}: {len(step.statements)} statement(s), {duration_text(step.duration_ms)}"))
+                lines.append(plain(f"  {step.label}: {len(step.statements)} statement(s), {duration_text(step.duration_ms)}"))
         lines.append(Text("Dry run: everything was rolled back.", style="bold"))
     if result.status is not None and failed is None:
-        lines.append(Text(f"Schema: {result.status.headline}"))
+        lines.append(plain(f"Schema: {result.status.headline}"))
     return lines
 
 
@@ -296,9 +297,9 @@ class RunModal(ModalScreen[RunEnd]):
                 yield Button("Close", id="close", variant="primary")
                 yield Button("Accept and apply…", id="accept", variant="error")
 
-    def _title(self) -> str:
+    def _title(self) -> Text:
         what = "Dry run (applied, then rolled back)" if self.dry_run else "Applying pending migrations"
-        return f"{what} on {self.target.display}"
+        return plain(f"{what} on {self.target.display}")
 
     def on_mount(self) -> None:
         self._buttons()
@@ -347,13 +348,13 @@ class RunModal(ModalScreen[RunEnd]):
         label = f"[{event.index}/{event.total}] {event.action} {event.version:03d}_{event.description}"
         if event.kind == "started":
             self.step_lines[event.index] = len(self.lines)
-            self._log(Text(f"{label} …"))
+            self._log(plain(f"{label} …"))
             return
-        line = Text(label)
+        line = plain(label)
         if event.kind == "finished":
-            line.append(f"  ok ({duration_text(event.duration_ms)})", style="green")
+            line.append(plain(f"  ok ({duration_text(event.duration_ms)})", "green"))
         else:
-            line.append(f"  FAILED ({duration_text(event.duration_ms)})", style="bold red")
+            line.append(plain(f"  FAILED ({duration_text(event.duration_ms)})", "bold red"))
         self._log(line, replace=self.step_lines.get(event.index))
 
     @on(Finished)
@@ -374,11 +375,11 @@ class RunModal(ModalScreen[RunEnd]):
             return
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             text = self.target.failure(event.worker.error)
-            self._log(Text(f"The run stopped: {text}", style="bold red"))
+            self._log(plain(f"The run stopped: {text}", style="bold red"))
             self.end = RunEnd(f"the run stopped: {text}", False)
             self._done()
         elif event.state is WorkerState.CANCELLED and self.phase != "done":
-            self._log(Text(f"Gave up waiting for the lock held by {self.holder_text}. Nothing was applied.", style="bold"))
+            self._log(plain(f"Gave up waiting for the lock held by {self.holder_text}. Nothing was applied.", style="bold"))
             self.end = RunEnd(f"gave up waiting for the migration lock held by {self.holder_text}; nothing was applied",
                               False)
             self._done()
@@ -403,11 +404,11 @@ class RunModal(ModalScreen[RunEnd]):
 
     def _show_lock(self) -> None:
         lock = self.query_one("#lock", Static)
-        text = Text(f"The migration lock is held by {self.holder_text}.\n")
+        text = plain(f"The migration lock is held by {self.holder_text}.\n")
         if self.phase == "lock":
             text.append("Wait for it to be released, or give up?", style="bold")
         else:
-            text.append(f"Waiting … {self.waited} s (at most {self.lock_timeout:.0f} s).")
+            text.append(plain(f"Waiting … {self.waited} s (at most {self.lock_timeout:.0f} s)."))
         lock.update(text)
         lock.display = True
 
@@ -457,7 +458,7 @@ class RunModal(ModalScreen[RunEnd]):
         assert self.result is not None
         body = Text("Go on over what the runner refused; each is recorded in the history as accepted by you:\n")
         for reason in self.result.reasons:
-            body.append(f"\n  - {reason}")
+            body.append(plain(f"\n  - {reason}"))
         question = "Accept the drift and apply?" if not self.dry_run else "Accept the drift in a dry run?"
 
         def answered(yes: bool | None) -> None:
@@ -633,7 +634,7 @@ class MigrationsScreen(ConsoleScreen):
     def _show_status(self, message: StatusLoaded) -> None:
         status, self.target, self.status = message.status, message.target, message.status
         self.query_one("#summary", Static).update(
-            Text.assemble(("schema: ", "bold"), (status.headline, OVERALL_STYLE.get(status.overall, "bold"))))
+            Text.assemble(("schema: ", "bold"), plain(status.headline, OVERALL_STYLE.get(status.overall, "bold"))))
         self.query_one("#context", Static).update(self._context_text(message.target, status))
         table = self.query_one("#migrations", DataTable)
         table.display = True
@@ -653,24 +654,24 @@ class MigrationsScreen(ConsoleScreen):
         text = Text()
         if self.on_memory:
             text.append(MEMORY_EXPLAINED + "\n")
-            text.append(f"Target ({target.label}): {target.display}")
+            text.append(plain(f"Target ({target.label}): {target.display}"))
             text.append(" · open it on the Connection screen (1) to apply." if status is not None else "")
         else:
             if status is None:
-                text.append(f"target: {target.display}")
+                text.append(plain(f"target: {target.display}"))
             else:
-                text.append(f"tracking: {status.tracking_table or 'none yet (created by the first apply)'}")
+                text.append(plain(f"tracking: {status.tracking_table or 'none yet (created by the first apply)'}"))
                 for upstream in status.upstream:
-                    text.append(f"\nlokstra: {upstream.describe()}")
+                    text.append(plain(f"\nlokstra: {upstream.describe()}"))
         for warning in status.warnings if status else []:
-            text.append(f"\nwarning: {warning}", style="yellow")
+            text.append(plain(f"\nwarning: {warning}", "yellow"))
         return text
 
     @on(NoTarget)
     def _show_no_target(self) -> None:
         self.target = self.status = None
         self.query_one("#summary", Static).update(Text("schema: no PostgreSQL target", style="bold"))
-        self.query_one("#context", Static).update(Text(f"{MEMORY_EXPLAINED}\n{HOW_TO_CONFIGURE}"))
+        self.query_one("#context", Static).update(plain(f"{MEMORY_EXPLAINED}\n{HOW_TO_CONFIGURE}"))
         self.query_one("#migrations", DataTable).display = False
         self.query_one("#detail", Static).update("")
 
@@ -680,7 +681,7 @@ class MigrationsScreen(ConsoleScreen):
         self.query_one("#summary", Static).update(
             Text.assemble(("schema: ", "bold"), ("unknown: the status could not be read", "bold red")))
         context = self._context_text(message.target, None) if message.target else Text()
-        context.append(("\n" if context else "") + message.text, style="red")
+        context.append(plain(("\n" if context else "") + message.text, "red"))
         self.query_one("#context", Static).update(context)
         table = self.query_one("#migrations", DataTable)
         table.clear()
@@ -717,9 +718,9 @@ class MigrationsScreen(ConsoleScreen):
             self.notify(status.headline, title="Cannot apply", severity="warning", timeout=10)
             return
         pending = [m for m in status.migrations if not m.is_applied]
-        body = Text(f"{target.display} · schema: {status.headline}\n")
+        body = plain(f"{target.display} · schema: {status.headline}\n")
         for m in pending:
-            body.append(f"\n  {m.label}")
+            body.append(plain(f"\n  {m.label}"))
         if dry_run:
             question = f"Dry run {len(pending)} migration(s)? (applied, then rolled back; takes the lock)"
         else:
@@ -734,7 +735,7 @@ class MigrationsScreen(ConsoleScreen):
     def _run_ended(self, end: RunEnd | None) -> None:
         if end is not None and end.text:
             result = self.query_one("#result", Static)
-            result.update(Text(f"last run: {end.text}", style="green" if end.ok else "bold red"))
+            result.update(plain(f"last run: {end.text}", style="green" if end.ok else "bold red"))
             result.display = True
         self.focus_attention = True
         self.load_status()

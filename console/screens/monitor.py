@@ -27,6 +27,7 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Sparkline, Static, TabbedContent, TabPane
 
+from console.text import plain
 from console.actions import ActionSpec, bindings
 from console.screens.base import ConsoleScreen
 from console.screens.confirm import ConfirmModal
@@ -100,8 +101,8 @@ class QueryDetail(ModalScreen[None]):
     def _figures(self) -> Text:
         s = self.statement
         text = Text()
-        text.append(f"database {s.database or NA} · role {s.role or NA} · queryid {s.key[2]} · "
-                    f"{'top level' if s.key[3] else 'nested'}\n", style="bold")
+        text.append(plain(f"database {s.database or NA} · role {s.role or NA} · queryid {s.key[2]} · "
+                          f"{'top level' if s.key[3] else 'nested'}\n", "bold"))
 
         def line(label: str, figures: Any, stddev: float | None, share: float | None) -> None:
             if figures is None:
@@ -113,7 +114,7 @@ class QueryDetail(ModalScreen[None]):
 
         line("since reset", s.totals, s.stddev_ms, s.share)
         line("last interval", s.interval, None, s.interval_share)
-        text.append(f"I/O time {ms(s.io_ms).text} ms · planning {ms(s.plan_ms).text} ms", style="dim")
+        text.append(plain(f"I/O time {ms(s.io_ms).text} ms · planning {ms(s.plan_ms).text} ms", "dim"))
         return text
 
     def _text(self) -> Syntax | Text:
@@ -398,7 +399,7 @@ class MonitorScreen(ConsoleScreen):
         self.timings = message.timings
         self._show_timings()
         for status in ("#slow-status", "#tables-status", "#activity-status"):
-            self._set(status, Text(f"Cannot sample: {message.text}", style="bold red"))
+            self._set(status, plain(f"Cannot sample: {message.text}", style="bold red"))
         self._arm()
 
     def _show_tab(self, tab: str, resort: bool = False) -> None:
@@ -448,7 +449,7 @@ class MonitorScreen(ConsoleScreen):
         if sample.statements is None:
             sync_table(table, [], self.sort, self.descending)
             reason = sample.problems.get("statements", "not available")
-            self._set("#slow-status", Text(f"No slow-query statistics: {reason} (see Capabilities)", style="yellow"))
+            self._set("#slow-status", plain(f"No slow-query statistics: {reason} (see Capabilities)", style="yellow"))
             self._show_selected_statement()
             return
         if len(self._labels) > 4 * len(sample.statements) + 1000:
@@ -467,24 +468,24 @@ class MonitorScreen(ConsoleScreen):
             text.append("PAUSED ", style="bold reverse")
         if self.interval_view:
             seconds = f"{sample.interval_seconds:.1f} s" if sample.interval_seconds is not None else NA
-            text.append(f"last interval ({seconds})", style="bold")
+            text.append(plain(f"last interval ({seconds})", "bold"))
             if sample.interval_seconds is None:
                 text.append(" from the next sample", style="yellow")
         else:
             text.append("since reset", style="bold")
         arrow = "↓" if self.descending else "↑"
-        text.append(f" · {self.sort}{arrow} · {self.interval:g}s")
+        text.append(plain(f" · {self.sort}{arrow} · {self.interval:g}s"))
         total = len(sample.statements or [])
         text.append(f" · {shown:,}/{matching:,}" + (f" of {total:,}" if matching != total else ""))
         if self.group:
-            text.append(f" · per {self.group}")
+            text.append(plain(f" · per {self.group}"))
         if self.filter:
             text.append(" · filtered", style="cyan")
         info = sample.info
         if info is not None:
-            text.append(f" · reset {when_text(info.stats_reset, NA)} · evicted {info.dealloc:,}")
+            text.append(plain(f" · reset {when_text(info.stats_reset, NA)} · evicted {info.dealloc:,}"))
         else:
-            text.append(f" · reset {NA} · evicted {NA}", style="dim")
+            text.append(plain(f" · reset {NA} · evicted {NA}", "dim"))
         text.append(f" · {sample.seconds * 1000:.0f} ms", style="dim")
         return text
 
@@ -500,7 +501,7 @@ class MonitorScreen(ConsoleScreen):
             self._set("#slow-preview", "")
         else:
             where = f"[{statement.database or NA} · {statement.role or NA}] "
-            self._set("#slow-preview", Text(where + query_label(statement, self._labels)))
+            self._set("#slow-preview", plain(where + query_label(statement, self._labels)))
         monitor = self.monitor
         history = monitor.history_of(statement.key) if monitor is not None and statement is not None else []
         all_history = self.sample.history_all if self.sample is not None else []
@@ -607,8 +608,8 @@ class MonitorScreen(ConsoleScreen):
         text = Text()
         if self.paused:
             text.append("PAUSED ", style="bold reverse")
-        text.append(f"store timings, client side · {len(rows)} operations · {calls:,} calls · "
-                    f"mean↓ · {self.interval:g}s")
+        text.append(plain(f"store timings, client side · {len(rows)} operations · {calls:,} calls · "
+                          f"mean↓ · {self.interval:g}s"))
         self._set("#client-status", text)
         if self.on_memory:
             self._set("#slow-status", text)
@@ -618,16 +619,16 @@ class MonitorScreen(ConsoleScreen):
         sample = self.sample
         assert sample is not None
         status = Text()
-        status.append(f"cache hit {percent(sample.cache_hit_ratio).text}%", style="bold")
+        status.append(plain(f"cache hit {percent(sample.cache_hit_ratio).text}%", "bold"))
         reset = sample.database_stats_reset
-        status.append(f" · stats since {when_text(reset)}" if reset is not None else " · stats never reset")
+        status.append(plain(f" · stats since {when_text(reset)}" if reset is not None else " · stats never reset"))
         if sample.tables is None:
-            status.append(f" · tables: {sample.problems.get('tables', NA)}", style="yellow")
+            status.append(plain(f" · tables: {sample.problems.get('tables', NA)}", "yellow"))
         elif not sample.tables:
             status.append(" · no lokstra_auth tables in this database (not migrated?)", style="yellow")
         else:
             total = sum(t.total_bytes for t in sample.tables)
-            status.append(f" · lokstra_auth {len(sample.tables)} tables, {size_text(total)}")
+            status.append(plain(f" · lokstra_auth {len(sample.tables)} tables, {size_text(total)}"))
         self._set("#tables-status", status)
         sync_table(self.query_one("#tables-table", DataTable), table_rows(sample.tables or []), "total", True)
         sync_table(self.query_one("#indexes", DataTable), index_rows(sample.indexes or []), "table", False)
@@ -641,16 +642,16 @@ class MonitorScreen(ConsoleScreen):
         status = Text()
         sessions = sample.activity
         if sessions is None:
-            status.append(f"activity: {sample.problems.get('activity', NA)}", style="yellow")
+            status.append(plain(f"activity: {sample.problems.get('activity', NA)}", "yellow"))
             sync_table(table, [], "time", True)
         else:
             blocked = [s for s in sessions if s.blocked_by]
             active = [s for s in sessions if s.state == "active"]
             longest = max((s.query_seconds or 0 for s in active), default=None)
-            status.append(f"{len(sessions)} sessions · {len(active)} active", style="bold")
+            status.append(plain(f"{len(sessions)} sessions · {len(active)} active", "bold"))
             if blocked:
-                status.append(f" · {len(blocked)} blocked", style="bold red")
-            status.append(f" · longest {seconds_text(longest) if longest is not None else NA}")
+                status.append(plain(f" · {len(blocked)} blocked", "bold red"))
+            status.append(plain(f" · longest {seconds_text(longest) if longest is not None else NA}"))
             caps = self.capabilities
             if caps is not None and not caps.all_stats:
                 status.append(" · other roles' queries hidden (Capabilities)", style="yellow")
@@ -673,22 +674,22 @@ class MonitorScreen(ConsoleScreen):
         if self.revealed_pid is not None and self.revealed_pid != session.pid:
             self.revealed_pid = None
         text = Text()
-        text.append(f"pid {session.pid} · {session.role or NA}@{session.database or NA} · "
-                    f"{session.application or 'no application name'} · {session.client or 'local'}")
+        text.append(plain(f"pid {session.pid} · {session.role or NA}@{session.database or NA} · "
+                          f"{session.application or 'no application name'} · {session.client or 'local'}"))
         if session.blocked_by:
             blockers = {s.pid: s for s in self.sample.activity or []} if self.sample else {}
             parts = []
             for pid in session.blocked_by:
                 blocker = blockers.get(pid)
                 parts.append(f"{pid} ({blocker.state or NA}, {blocker.role or NA})" if blocker else str(pid))
-            text.append(" · blocked by " + ", ".join(parts), style="bold red")
+            text.append(plain(" · blocked by " + ", ".join(parts), "bold red"))
         text.append("\n")
         query = session.query or ""
         if self.revealed_pid == session.pid:
             text.append("REVEALED ", style="bold reverse red")
-            text.append(one_line(query))
+            text.append(plain(one_line(query)))
         else:
-            text.append(one_line(mask_literals(query)))
+            text.append(plain(one_line(mask_literals(query))))
         self._set("#activity-detail", text)
 
     @on(DataTable.RowHighlighted, "#activity-table")
@@ -715,8 +716,8 @@ class MonitorScreen(ConsoleScreen):
             return
         question = (f"Cancel the query of backend {session.pid}?" if how == "cancel"
                     else f"Terminate backend {session.pid}? Its session ends and an open transaction rolls back.")
-        body = Text(f"{session.role or NA}@{session.database or NA} · {session.state or NA}\n"
-                    f"{one_line(mask_literals(session.query or ''))[:300]}")
+        body = plain(f"{session.role or NA}@{session.database or NA} · {session.state or NA}\n"
+                     f"{one_line(mask_literals(session.query or ''))[:300]}")
         self.app.push_screen(ConfirmModal(question, body, yes="Cancel query" if how == "cancel" else "Terminate",
                                           no="No"),
                              lambda yes: self.run_signal(how, session.pid) if yes else None)
@@ -750,7 +751,7 @@ class MonitorScreen(ConsoleScreen):
         if self.sample is not None and self.sample.problems:
             text.append("\nThis sample:\n", style="bold")
             for line in sample_problems(self.sample):
-                text.append(f"  {line}\n", style="yellow")
+                text.append(plain(f"  {line}\n", "yellow"))
         self._set("#caps-text", text)
 
     # -- timer controls -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
+from console.text import plain
 from stores.monitor import Capabilities, IndexStats, Sample, Session, Statement, TableStats, mask_literals
 from stores.monitor.models import Figures
 from stores.timing import OperationStats
@@ -33,8 +34,8 @@ class Cell:
     right: bool = False
 
     def __rich__(self) -> Text:
-        return Text(self.text, style=self.style, justify="right" if self.right else "left",
-                    no_wrap=True, overflow="ellipsis")
+        return plain(self.text, style=self.style, justify="right" if self.right else "left",
+                     no_wrap=True, overflow="ellipsis")
 
     def key(self, descending: bool) -> tuple[int, Any]:
         if self.sort is None:
@@ -396,28 +397,28 @@ def yes_no(value: bool | None) -> str:
 def capabilities_text(caps: Capabilities) -> Text:
     text = Text()
     text.append("Server ", style="bold")
-    text.append(f"PostgreSQL {caps.server_version} ({caps.server_version_num}) · role {caps.role} · "
-                f"database {caps.database}\n")
+    text.append(plain(f"PostgreSQL {caps.server_version} ({caps.server_version_num}) · role {caps.role} · "
+                      f"database {caps.database}\n"))
     text.append("Roles   ", style="bold")
-    text.append(f"superuser {yes_no(caps.superuser)} · pg_read_all_stats {yes_no(caps.read_all_stats)} · "
-                f"pg_monitor {yes_no(caps.monitor)} · pg_signal_backend {yes_no(caps.signal_backend)}\n")
+    text.append(plain(f"superuser {yes_no(caps.superuser)} · pg_read_all_stats {yes_no(caps.read_all_stats)} · "
+                      f"pg_monitor {yes_no(caps.monitor)} · pg_signal_backend {yes_no(caps.signal_backend)}\n"))
     text.append("pg_stat_statements ", style="bold")
-    text.append(f"available {yes_no(caps.available)} · created {yes_no(caps.created)}"
-                f"{' (' + caps.extension_version + ')' if caps.extension_version else ''} · "
-                f"readable {yes_no(caps.readable)} · preloaded {yes_no(caps.preloaded)} · "
-                f"may reset {yes_no(caps.can_reset)}\n")
+    text.append(plain(f"available {yes_no(caps.available)} · created {yes_no(caps.created)}"
+                      f"{' (' + caps.extension_version + ')' if caps.extension_version else ''} · "
+                      f"readable {yes_no(caps.readable)} · preloaded {yes_no(caps.preloaded)} · "
+                      f"may reset {yes_no(caps.can_reset)}\n"))
     text.append("Settings ", style="bold")
     settings = [("track_io_timing", "track_io_timing"), ("compute_query_id", "compute_query_id"),
                 ("track_planning", "pg_stat_statements.track_planning")]
-    text.append(" · ".join(f"{label} {caps.settings.get(name) or NA}" for label, name in settings) + "\n")
+    text.append(plain(" · ".join(f"{label} {caps.settings.get(name) or NA}" for label, name in settings) + "\n"))
     gaps = caps.gaps()
     if not gaps:
         text.append("\nNothing missing: every part of this screen works.", style="bold green")
     for gap in gaps:
         text.append("\n✗ " if gap.serious else "\n· ", style="bold red" if gap.serious else "yellow")
-        text.append(gap.what + "\n", style="bold" if gap.serious else "")
+        text.append(plain(gap.what + "\n", "bold" if gap.serious else ""))
         text.append("  fix: ", style="dim")
-        text.append(gap.fix + "\n", style="cyan")
+        text.append(plain(gap.fix + "\n", "cyan"))
     return text
 
 

@@ -11,7 +11,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,6 +19,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from console.text import VISIBLE_CONTROLS, plain
 from stores.errors import StoreError
 from stores.transfer.snapshot_file import MemoryTransfer, export_memory
 
@@ -82,10 +82,10 @@ class QuitModal(ModalScreen[bool]):
         changes = "1 change" if self.unsaved == 1 else f"{self.unsaved} changes"
         with Vertical(id="dialog"):
             yield Static("Quit with unsaved changes?", id="question")
-            yield Static(Text(f"The console runs on the in-memory backend and {changes} since the start or "
-                              "the last export are in no snapshot file: quitting loses them."))
+            yield Static(plain(f"The console runs on the in-memory backend and {changes} since the start or "
+                               "the last export are in no snapshot file: quitting loses them."))
             yield Static("Export to this snapshot file (0600; it holds tenants' DSNs) first:", id="path-label")
-            yield Input(self.path, id="path")
+            yield Input(self.path, id="path", highlighter=VISIBLE_CONTROLS)
             yield Static("", id="problem")
             with Horizontal(id="buttons"):
                 yield Button("Export and quit", id="export", variant="success")
@@ -139,7 +139,7 @@ class QuitModal(ModalScreen[bool]):
 
     def _problem(self, text: str, *, error: bool = True) -> None:
         problem = self.query_one("#problem", Static)
-        problem.update(Text(text, style="" if error else "italic"))
+        problem.update(plain(text, style="" if error else "italic"))
         problem.display = True
 
     @on(Button.Pressed, "#quit")

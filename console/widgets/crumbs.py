@@ -4,6 +4,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from console.text import plain
+
 SEPARATOR = " ▸ "
 
 
@@ -28,13 +30,13 @@ class Crumbs(Static):
         for index, part in enumerate(self.parts):
             if index:
                 path.append(SEPARATOR, style="dim")
-            path.append(part, style="bold" if index == len(self.parts) - 1 else "")
+            path.append(plain(part, "bold" if index == len(self.parts) - 1 else ""))
         width = max(self.content_size.width, 1)
         room = width - len(self.right) - 2
         if path.cell_len > room:
             path.truncate(max(room, 1), overflow="ellipsis")
         path.append(" " * max(width - path.cell_len - len(self.right), 1))
-        path.append(self.right, style="bold")
+        path.append(plain(self.right, "bold"))
         return path
 
     @property

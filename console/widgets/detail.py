@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from console.text import plain
 from stores.secrets import MASKED_FIELDS, hidden_field, shown_value
 
 
@@ -49,15 +50,15 @@ class DetailPane(VerticalScroll):
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
         if title:
-            grid.add_row(Text(title, style="bold underline"), "")
+            grid.add_row(plain(title, "bold underline"), "")
         for name, value in detail_fields(row):
             if revealed and name in revealed:
-                grid.add_row(name, Text(revealed[name], style="bold yellow"))
+                grid.add_row(plain(name), plain(revealed[name], "bold yellow"))
                 continue
-            shown = Text(value)
+            shown = plain(value)
             if name in MASKED_FIELDS and value:
                 shown.append("  x reveals", style="dim italic")
-            grid.add_row(name, shown)
+            grid.add_row(plain(name), shown)
         if time_zone:
-            grid.add_row(Text("times", style="dim"), Text(f"wall clock in {time_zone} (DB_TIME_ZONE)", style="dim"))
+            grid.add_row(Text("times", style="dim"), plain(f"wall clock in {time_zone} (DB_TIME_ZONE)", "dim"))
         body.update(grid)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from console.text import plain
+
 ENVIRONMENT_STYLE = {"production": "bold white on red", "staging": "bold black on yellow", "development": "bold black on green"}
 HEALTH_STYLE = {"ok": "green", "degraded": "yellow", "down": "bold red", "connecting": "cyan"}
 
@@ -25,24 +27,24 @@ class HeaderState:
 
     def render(self) -> Text:
         text = Text()
-        text.append(f" {self.backend} ", style="bold reverse")
+        text.append(plain(f" {self.backend} ", "bold reverse"))
         if self.target:
-            text.append(f" {self.target}")
+            text.append(plain(f" {self.target}"))
         if self.profile:
-            text.append(f" ({self.profile})", style="dim")
+            text.append(plain(f" ({self.profile})", "dim"))
         if self.pooled:
             text.append(" via pooler", style="dim")
         text.append("  ")
-        text.append(f"● {self.health}", style=HEALTH_STYLE.get(self.health, ""))
+        text.append(plain(f"● {self.health}", HEALTH_STYLE.get(self.health, "")))
         if self.rtt_ms is not None and self.health != "down":
             text.append(f" {self.rtt_ms:.1f} ms", style="dim")
         if self.read_only:
             text.append("  READ-ONLY", style="bold magenta")
         if self.environment:
             text.append("  ")
-            text.append(f" {self.environment.upper()} ", style=ENVIRONMENT_STYLE.get(self.environment, "reverse"))
+            text.append(plain(f" {self.environment.upper()} ", ENVIRONMENT_STYLE.get(self.environment, "reverse")))
         if self.screen:
-            text.append(f"  ▸ {self.screen}", style="bold")
+            text.append(plain(f"  ▸ {self.screen}", "bold"))
         return text
 
 

@@ -14,8 +14,7 @@ from textual.screen import Screen
 from console.app import LokstraConsole
 from console.config import ConsoleConfig
 from console.screens.base import ConsoleScreen
-from stores import Settings, open_stores
-from tests.conftest import pg_settings, truncate_all
+from stores import Settings
 from tests.support.factories import seed_basic
 from tests.support.tui import until
 
@@ -47,18 +46,10 @@ def _quiet_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture(params=["memory", "postgres"])
-async def backend(request: pytest.FixtureRequest) -> Settings:
+@pytest.fixture
+def backend(empty_settings: Settings) -> Settings:
     """Settings of an empty backend: memory, or the module's PostgreSQL database truncated."""
-    if request.param == "memory":
-        return Settings(use_postgres=False, demo_data=False)
-    settings = pg_settings(request.getfixturevalue("migrated_db"))
-    stores = await open_stores(settings)
-    try:
-        await truncate_all(stores)
-    finally:
-        await stores.close()
-    return settings
+    return empty_settings
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ async def test_starts_on_memory_demo_data() -> None:
         table = await _wait_for_tenants(pilot, app)
         assert "MEMORY" in _header(app) and "demo data" in _header(app)
         assert [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == ["acme-corp", "globex", "initech"]
-        assert table.get_row_at(0)[4] == "400"
+        assert str(table.get_row_at(0)[4]) == "400"
         assert app.animation_level == "none"
         await pilot.press("ctrl+q")
     assert not app.is_running
@@ -85,7 +85,7 @@ async def test_shows_postgres_data_and_never_the_dsn_password(migrated_db: str) 
     async with app.run_test(size=SIZE) as pilot:
         table = await _wait_for_tenants(pilot, app)
         assert "POSTGRES" in _header(app) and "postgres@127.0.0.1" in _header(app)
-        assert table.row_count == 3 and table.get_row_at(0)[4] == "50"
+        assert table.row_count == 3 and str(table.get_row_at(0)[4]) == "50"
         assert "acme-corp" in screen_text(app)
         assert "demo-acme-corp-pw" not in screen_text(app), "tenant DSN passwords stay off screen"
 

@@ -6,6 +6,7 @@ from functools import partial
 from textual.command import Hit, Hits, Provider
 
 from console.browse.search import find_entities
+from console.text import markup_escaped, palette_match
 from stores.errors import StoreError
 
 
@@ -24,4 +25,5 @@ class EntityCommands(Provider):
         for item in found:
             text = f"{item.kind} {item.text}"
             score = max(matcher.match(item.text), 0.5)
-            yield Hit(score, matcher.highlight(text), partial(go, item.path), text=text, help=item.detail)
+            yield Hit(score, palette_match(matcher, text), partial(go, item.path), text=text,
+                      help=markup_escaped(item.detail))

@@ -11,6 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from console.text import VISIBLE_CONTROLS, plain
+
 
 class ExportPrompt(ModalScreen[str | None]):
     """Ask where to write the export; ``.json`` gives JSON, anything else CSV."""
@@ -30,8 +32,8 @@ class ExportPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"Export every row of {self.what} (not only this page), secrets stripped.")
-            yield Input(self.default, id="export-path")
+            yield Static(plain(f"Export every row of {self.what} (not only this page), secrets stripped."))
+            yield Input(self.default, id="export-path", highlighter=VISIBLE_CONTROLS)
             yield Static("Enter writes it (.json → JSON, else CSV) · Escape cancels", id="export-help")
 
     @on(Input.Submitted)
@@ -40,7 +42,7 @@ class ExportPrompt(ModalScreen[str | None]):
         if path and path != self._confirmed and Path(path).expanduser().exists():
             self._confirmed = path  # Enter again on the same path overwrites it
             self.query_one("#export-help", Static).update(
-                f"{path} exists: Enter again replaces it, or change the name · Escape cancels")
+                plain(f"{path} exists: Enter again replaces it, or change the name · Escape cancels"))
             return
         self.dismiss(path or None)
 
@@ -65,8 +67,8 @@ class AppPicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.title_text)
-            yield OptionList(*(Option(f"{app_id}  {label}", id=app_id) for app_id, label in self.apps), id="apps")
+            yield Static(plain(self.title_text))
+            yield OptionList(*(Option(plain(f"{app_id}  {label}"), id=app_id) for app_id, label in self.apps), id="apps")
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:

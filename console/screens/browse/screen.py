@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingsMap
@@ -36,6 +37,7 @@ from console.screens.browse.footer import BrowseFooter
 from console.screens.browse.palette import EntityCommands
 from console.screens.browse.prompts import AppPicker, ExportPrompt
 from console.screens.browse.table import BrowseTable
+from console.text import plain
 from console.widgets.crumbs import Crumbs
 from console.widgets.detail import DetailPane
 from stores.errors import StoreError
@@ -217,16 +219,12 @@ class BrowseScreen(ConsoleScreen):
     def _show_place(self, right: str | None = None) -> None:
         self.query_one("#crumbs", Crumbs).show(crumbs([(f.level, f.tab) for f in self.stack]), right or "")
         frame = self.frame
-        tabs = []
-        for tab in frame.level.tabs:
-            label = KINDS[tab].tab
-            tabs.append(f"[reverse] {label} [/]" if tab == frame.tab else f" {label} ")
-        state = frame.state
-        text = " ".join(tabs)
-        if state.filter_text:
-            text += f"   [b]/[/b] {_escape(state.filter_text)}"
+        text = Text(" ").join(plain(f" {KINDS[tab].tab} ", "reverse" if tab == frame.tab else "")
+                              for tab in frame.level.tabs)
+        if frame.state.filter_text:
+            text.append_text(Text.assemble("   ", ("/", "bold"), " ", plain(frame.state.filter_text)))
         if self.exporting:
-            text += f"   [i]{_escape(self.exporting)}[/i]"
+            text.append_text(Text.assemble("   ", plain(self.exporting, "italic")))
         self.query_one("#tabs", Static).update(text)
 
     # -- loading ------------------------------------------------------------------------------
@@ -354,7 +352,7 @@ class BrowseScreen(ConsoleScreen):
         update only the cells that changed; otherwise the rows are swapped in one batch."""
         table = self.table
         keys = [kind.row_key(row) for row in page.rows]
-        cells = [kind.cells(row, extras.get(key, {})) for key, row in zip(keys, page.rows)]
+        cells = [tuple(plain(value) for value in kind.cells(row, extras.get(key, {}))) for key, row in zip(keys, page.rows)]
         old_index = table.cursor_row
         with self.app.batch_update():
             if self.page_kind != kind.name or len(table.columns) != len(kind.columns):
@@ -377,7 +375,7 @@ class BrowseScreen(ConsoleScreen):
                 table.scroll_to(0, 0, animate=False, immediate=True)
 
     @staticmethod
-    def _add_rows(table: DataTable[str], keys: list[str], cells: list[tuple[str, ...]]) -> None:
+    def _add_rows(table: DataTable[Text], keys: list[str], cells: list[tuple[Text, ...]]) -> None:
         for key, values in zip(keys, cells):
             table.add_row(*values, key=key)
 
@@ -430,7 +428,7 @@ class BrowseScreen(ConsoleScreen):
     def _problem(self, text: str) -> None:
         """A list that could not be loaded: said in a line above it until a page loads."""
         problem = self.query_one("#problem", Static)
-        problem.update(text)
+        problem.update(plain(text))
         problem.display = True
 
     @on(Problem)
@@ -869,10 +867,6 @@ class BrowseScreen(ConsoleScreen):
         if report is not None:
             scope = self.frame.level.scope
             self.app.push_screen(report(scope.tenant_id, scope.app_id))
-
-
-def _escape(text: str) -> str:
-    return text.replace("[", r"\[")
 
 
 _WRITE_ACTIONS = frozenset(spec.action for spec in BROWSE_ACTIONS if spec.writes)
