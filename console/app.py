@@ -26,7 +26,7 @@ from console.config import ConsoleConfig
 from console.logs import describe_log, log_worker_error, scrub_text
 from console.screens.base import ConsoleScreen
 from console.screens.help import HelpScreen, binding_rows
-from console.text import install_terminal_guard, plain, visible
+from console.text import install_terminal_guard, visible
 from console.widgets.header import HeaderState
 from stores import Settings, Stores, open_stores
 from stores.errors import StoreError
@@ -85,6 +85,8 @@ class LokstraConsole(App[int]):
                  profile: str | None = None, read_only: bool = False, password: SecretStr | None = None) -> None:
         install_terminal_guard()
         super().__init__()
+        self.stop_line: str | None = None
+        """The one line printed on the terminal when the console stopped on an error (cli.py)."""
         self.config = config or ConsoleConfig()
         chosen = self.config.profile(profile)
         self.profile_name = (profile or self.config.active_profile) if chosen else None
@@ -286,25 +288,31 @@ class LokstraConsole(App[int]):
         super().notify(visible(str(message)), title=visible(str(title)), severity=severity, timeout=timeout,
                        markup=False)
 
+    # -- an unexpected error ---------------------------------------------------------------
     def _fatal_error(self) -> None:
-        """An unhandled exception ends the app. Textual's own handler prints the traceback
-        with every frame's local variables, and a local may hold a password typed into a
-        form or a key being shown once: ours prints one scrubbed line and puts the
-        traceback (without locals, scrubbed) in the log file. Overrides a private method of
-        textual.App; tests/tui/test_app.py fails if Textual stops calling it."""
+        """An unhandled exception ends the app (Textual calls this from ``_handle_exception``).
+        Textual's own handler prints the traceback with every frame's local variables, and a
+        local may hold a password typed into a form or a key being shown once: the log file
+        gets the traceback (without locals, scrubbed) and cli.py prints one scrubbed line.
+        Overrides a private method of textual.App; tests/tui/test_app.py fails if Textual
+        stops calling it."""
+        self.stopped_by(self._exception)
+        self._close_messages_no_wait()
+
+    def panic(self, *renderables: object) -> None:
+        """Textual's path for an unhandled exception that can render itself (``__rich__``):
+        the same as any other (``_fatal_error``), nothing of it on the terminal."""
+        self._fatal_error()
+
+    def stopped_by(self, error: BaseException | None) -> None:
+        """Log ``error``'s details and keep the line the terminal gets (the first error's)."""
         import traceback
 
-        error = self._exception
-        self.bell()
         if error is not None:
             details = scrub_text("".join(traceback.format_exception(error)))
             log.error("the console stopped on an unexpected error:\n%s", details)
-            summary = scrub_text(f"{type(error).__name__}: {error}")
-        else:
-            summary = "an unexpected error"
-        self._exit_renderables.append(plain(f"lokstra-console stopped: {summary}\nThe traceback is in the log: "
-                                           f"{describe_log()}"))
-        self._close_messages_no_wait()
+        if self.stop_line is None:
+            self.stop_line = stop_line(error)
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
@@ -373,3 +381,15 @@ class LokstraConsole(App[int]):
     async def on_unmount(self) -> None:
         if self.stores is not None:
             await self.stores.close()
+
+STOP_SUMMARY_CHARACTERS = 300
+
+
+def stop_line(error: BaseException | None) -> str:
+    """The one line the terminal gets when the console stopped on ``error``: its type and
+    message, scrubbed of secrets, on one line, control characters shown, shortened."""
+    summary = scrub_text(f"{type(error).__name__}: {error}") if error is not None else "an unexpected error"
+    summary = " ".join(visible(summary).split())
+    if len(summary) > STOP_SUMMARY_CHARACTERS:
+        summary = summary[:STOP_SUMMARY_CHARACTERS - 1] + "…"
+    return f"lokstra-console stopped: {summary} (the details are in the {describe_log()})"

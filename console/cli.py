@@ -65,10 +65,30 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _start_logging(args, app)
     exit_on_hangup(app)
-    code = int(app.run() or 0)
-    code = app.return_code or code  # 129 after a hang-up
+    code = run_console(app)
     log.info("console stopped (exit code %s)", code)
     return code
+
+
+def run_console(app: Any) -> int:
+    """Run the TUI; whatever raises, the terminal gets one scrubbed line, the log the details.
+
+    An error in a handler, a worker or a render reaches ``LokstraConsole._fatal_error``;
+    one raised while Textual shuts down (an unmount handler, a render of the last frame)
+    leaves ``App.run()`` itself, after the terminal is restored, and would otherwise end in
+    Python's traceback on the operator's terminal."""
+    try:
+        code = int(app.run() or 0)
+    except Exception as exc:
+        app.stopped_by(exc)
+        code = 1
+    if app.stop_line is not None:
+        try:
+            print(app.stop_line, file=sys.stderr, flush=True)
+        except OSError:  # the terminal is gone (a hang-up): the log has it
+            pass
+        return 1
+    return app.return_code or code  # 129 after a hang-up
 
 
 def _start_logging(args: argparse.Namespace, app: Any) -> None:

@@ -109,9 +109,16 @@ async def test_a_refused_backend_shows_the_diagnosis_not_a_traceback() -> None:
         assert "down" in screen and "Traceback" not in screen and "pw-xyz" not in screen
 
 
-async def test_a_crash_prints_one_scrubbed_line_and_no_local_variables(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_a_crash_keeps_one_scrubbed_line_and_logs_no_local_variables(capsys: pytest.CaptureFixture[str],
+                                                                           tmp_path) -> None:  # noqa: ANN001
     """Textual's crash output shows every frame's locals; ours must not (a local may hold a
-    password typed into a form)."""
+    password typed into a form): the app keeps one scrubbed line for the terminal (cli.py
+    prints it, tests/terminal/test_crash.py runs that for real) and the log file gets the
+    traceback, scrubbed, without locals. Fails if Textual stops calling ``_fatal_error``."""
+    from console.logs import setup_logging, teardown_logging
+
+    log_file = tmp_path / "console.log"
+    setup_logging(path=log_file)
     app = LokstraConsole(Settings(use_postgres=False, demo_data=False))
     secret = "Crash-Local-Pw-9"
 
@@ -119,14 +126,42 @@ async def test_a_crash_prints_one_scrubbed_line_and_no_local_variables(capsys: p
         typed_password = secret  # noqa: F841 - a local Textual would have printed
         raise RuntimeError(f"boom with postgres://app:{secret}@db/x")
 
-    with pytest.raises(RuntimeError):
+    try:
+        with pytest.raises(RuntimeError):
+            async with app.run_test(size=(80, 24)) as pilot:
+                app.call_later(crash)
+                await pilot.pause(0.2)
+    finally:
+        teardown_logging()
+    captured = capsys.readouterr()
+    assert app.stop_line is not None and app.stop_line.startswith(
+        "lokstra-console stopped: RuntimeError: boom with postgres://app:****@db/x (the details are in the log: ")
+    assert "\n" not in app.stop_line
+    logged = log_file.read_text()
+    assert "Traceback (most recent call last)" in logged and "in crash" in logged
+    for text in (captured.out + captured.err, app.stop_line, logged):
+        assert secret not in text and "typed_password" not in text
+
+
+async def test_an_error_that_renders_itself_is_no_exception_to_the_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """Textual hands an exception with ``__rich__`` to ``panic`` instead of ``_fatal_error``
+    and prints what it renders: ours goes the same way as any other."""
+    class Fancy(RuntimeError):
+        def __rich__(self) -> str:
+            return "[bold]rendered with postgres://app:Fancy-Pw-1@db/x[/bold]"
+
+    app = LokstraConsole(Settings(use_postgres=False, demo_data=False))
+
+    def crash() -> None:
+        raise Fancy("fancy failure with postgres://app:Fancy-Pw-1@db/x")
+
+    with pytest.raises(Fancy):
         async with app.run_test(size=(80, 24)) as pilot:
             app.call_later(crash)
             await pilot.pause(0.2)
     captured = capsys.readouterr()
-    rendered = captured.out + captured.err
-    assert "lokstra-console stopped: RuntimeError: boom with postgres://app:****@db/x" in rendered
-    assert secret not in rendered
+    assert app.stop_line is not None and "Fancy: fancy failure with postgres://app:****@db/x" in app.stop_line
+    assert "Fancy-Pw-1" not in captured.out + captured.err + app.stop_line
 
 
 async def test_a_health_answer_arriving_after_the_screens_are_gone_is_ignored() -> None:
