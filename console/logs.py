@@ -11,7 +11,8 @@ Every record passes ``ScrubSecrets`` before it is written: the message, its argu
 traceback and the stack are rendered and scrubbed with ``stores.postgres.diagnose.scrub`` —
 the secrets registered here (the settings' passwords at start, a password typed into the
 Connection screen, a freshly generated API key: ``register_secret``) and the patterns it
-knows (DSN passwords, API key secrets).
+knows (DSN passwords, API key secrets) — and their control characters are shown as
+``stores.controls.visible`` does (ESC as ``␛``), so that reading the file on a terminal is safe.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from pydantic import SecretStr
 
+from stores.controls import visible
 from stores.postgres.diagnose import scrub
 from stores.secrets import mask_json
 
@@ -97,8 +99,10 @@ def registered_secrets() -> list[str]:
 
 
 def scrub_text(text: str) -> str:
-    """``text`` without any registered secret or anything that looks like one."""
-    return scrub(text, registered_secrets())
+    """``text`` without any registered secret or anything that looks like one, and with its
+    control characters shown (``stores.controls.visible``): a log line ``cat``-ed or
+    ``tail -f``-ed on a terminal must not act on it (a username holding ``\x1b[2J``)."""
+    return visible(scrub(text, registered_secrets()))
 
 
 class ScrubSecrets(logging.Filter):

@@ -11,6 +11,14 @@ is written with a leading ``'``, because spreadsheets run such a cell as a formu
 ``full_name`` of ``=HYPERLINK(…)`` would otherwise be a link to anywhere, CSV injection). The
 apostrophe is a change of the value: ``-1`` stored as text comes back as ``'-1``. JSON keeps
 every value as stored.
+
+Control characters (a username holding ``\x1b[2J`` or an OSC 52 sequence) must not act on a
+terminal the file is ``cat``-ed to. JSON writes them as ``\u001b`` escapes (JSON escapes C0
+itself; DEL and C1 are escaped too, ``stores.controls.escape_json_controls``): inert, and the
+value reads back exactly. CSV has no escapes: its text cells show them as the screens do (ESC
+as ``␛``, ``stores.controls.visible``; tab and newline stay), a change of the value like the
+apostrophe above; its JSON cells keep JSON's escapes. For an exact copy of such data, export
+JSON (or ``lokstra-console copy``).
 """
 from __future__ import annotations
 
@@ -26,6 +34,7 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel
 
+from stores.controls import escape_json_controls, visible
 from stores.query import Page
 from stores.secrets import hidden_field, safe_value
 
@@ -66,8 +75,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _csv_text(text: str) -> str:
-    """``text`` made inert for spreadsheets: a leading ``'`` when it could start a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    """``text`` made inert for spreadsheets (a leading ``'`` when it could start a formula)
+    and terminals (control characters shown)."""
+    return visible("'" + text if text.startswith(FORMULA_STARTS) else text)
 
 
 def _csv_value(value: Any) -> str:
@@ -80,7 +90,7 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=_json_default)
+        return escape_json_controls(json.dumps(value, ensure_ascii=False, sort_keys=True, default=_json_default))
     return str(value)
 
 
@@ -106,7 +116,7 @@ class _Writer:
             self._csv.writerow([_csv_value(values[name]) for name in self.names])
         else:
             self.out.write(",\n" if self.rows else "\n")
-            self.out.write(json.dumps(values, ensure_ascii=False, default=_json_default))
+            self.out.write(escape_json_controls(json.dumps(values, ensure_ascii=False, default=_json_default)))
         self.rows += 1
 
     def finish(self) -> None:

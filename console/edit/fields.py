@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from stores.columns import max_length, unwrap
+from stores.controls import escape_json_controls
 from stores.models import App, Branch, Record, Tenant, User, json_text
 from stores.secrets import MASKED_FIELDS, mask_json, safe_value, unmask_json
 
@@ -117,8 +118,8 @@ def shown_text(spec: FieldSpec, value: Any) -> str:
     starts empty, JSON with the secrets in it masked (``parse_json`` takes them back)."""
     if spec.kind == "secret" or value is None:
         return ""
-    if spec.kind == "json":
-        return json.dumps(mask_json(value), ensure_ascii=False, indent=2, sort_keys=True)
+    if spec.kind == "json":  # DEL and C1 as \u escapes too: the same JSON, nothing a terminal obeys
+        return escape_json_controls(json.dumps(mask_json(value), ensure_ascii=False, indent=2, sort_keys=True))
     return str(value)
 
 

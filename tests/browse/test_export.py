@@ -104,11 +104,45 @@ async def test_csv_cells_that_start_a_formula_are_quoted_and_json_is_unchanged(t
     assert await export_rows(fetch, tmp_path / "users.csv") == len(users)
     with (tmp_path / "users.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert [row["full_name"] for row in rows] == [f"'{name}" for name in FORMULAS] + ["Plain Name", "a=b"]
+    # a carriage return shows as ␍ in CSV (control characters are inert there, see the next test)
+    assert [row["full_name"] for row in rows] == [f"'{name}".replace("\r", "\u240d") for name in FORMULAS] + [
+        "Plain Name", "a=b"]
     assert rows[0]["metadata"].startswith("{") and rows[0]["id"] == "u0", "JSON cells and plain text untouched"
     await export_rows(fetch, tmp_path / "users.json")
     shown = json.loads((tmp_path / "users.json").read_text(encoding="utf-8"))
     assert [row["full_name"] for row in shown] == [*FORMULAS, "Plain Name", "a=b"]
+
+
+ESCAPES = ["Q1\x1b[2JQ2\x9b", "\x1b]52;c;UFdORUQ=\x07", "bell\x07", "csi\x9b31m", "del\x7f", "nul-free\x01\x1f",
+           "tab\tand\nnewline"]
+
+
+async def test_control_characters_are_inert_in_csv_and_exact_in_json(tmp_path: Path) -> None:
+    """Issue 13 item 4: an export ``cat``-ed on a terminal must not act on it. JSON escapes
+    every control character (C0 by JSON itself, DEL and C1 as \\u escapes) and reads back
+    exactly; CSV shows them as the screens do (ESC as ␛), keeping tab and newline."""
+    from stores.models import User
+
+    users = [User(id=f"u{i}", tenant_id="t", username=f"user{i}", email=f"u{i}@x.test", full_name=name,
+                  metadata={name: name})
+             for i, name in enumerate(ESCAPES)]
+
+    async def fetch(after: str | None, limit: int) -> Page[User]:
+        return Page(users, None)
+
+    for name in ("users.csv", "users.json"):
+        await export_rows(fetch, tmp_path / name)
+        raw = (tmp_path / name).read_bytes()
+        for byte in [*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f]:
+            if not (name.endswith(".csv") and byte == 0x0d):  # the CSV writer ends its lines with CRLF
+                assert bytes([byte]) not in raw, f"{byte:#04x} in {name}"
+        assert "\x9b".encode() not in raw, f"an 8-bit CSI in {name}"
+    assert [row["full_name"] for row in json.loads((tmp_path / "users.json").read_text("utf-8"))] == ESCAPES
+    with (tmp_path / "users.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["full_name"] for row in rows] == ["Q1␛[2JQ2\\x9b", "␛]52;c;UFdORUQ=␇", "bell␇", "csi\\x9b31m", "del␡",
+                                                  "nul-free␁␟", "tab\tand\nnewline"]
+    assert json.loads(rows[0]["metadata"]) == {ESCAPES[0]: ESCAPES[0]}, "a JSON cell keeps JSON's escapes"
 
 
 async def test_the_palette_finds_tenants_apps_and_users_by_prefix(demo) -> None:  # noqa: ANN001

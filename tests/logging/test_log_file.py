@@ -205,3 +205,23 @@ def test_a_log_that_cannot_be_opened_is_off_and_says_why(tmp_path: Path) -> None
         assert setup.problem and describe_log().startswith("log: off (")
     finally:
         teardown_logging()
+
+
+def test_control_characters_in_a_record_are_shown_not_written(log_file: Path) -> None:
+    """Issue 13 item 4: a username holding a terminal escape, logged in a message, an argument
+    or a traceback, is written as visible text (ESC as ␛): ``tail -f`` of the log on a terminal
+    stays a log, the clipboard stays the operator's."""
+    hostile = "mallory\x1b[2J\x1b]52;c;UFdORUQ=\x07\x9b\x7f"
+    log = logging.getLogger("lokstra.test")
+    log.warning("user %s logged in", hostile)
+    log.warning("a message with " + hostile)
+    try:
+        raise ValueError(f"no user {hostile}")
+    except ValueError:
+        log.exception("lookup failed")
+    raw = log_file.read_bytes()
+    for byte in [*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f]:
+        assert bytes([byte]) not in raw, f"{byte:#04x} reached the log file"
+    assert "\x9b".encode() not in raw
+    text = _read(log_file)
+    assert text.count("mallory␛[2J␛]52;c;UFdORUQ=␇\\x9b␡") == 3, text  # argument, message, exception
