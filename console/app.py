@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from importlib import import_module
 
 from pydantic import SecretStr
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.notifications import SeverityLevel
@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from console.actions import APP_ACTIONS, bindings
 from console.config import ConsoleConfig
+from console.keystrokes import TypingBuffer, clean_paste
 from console.logs import describe_log, log_worker_error, scrub_text
 from console.screens.base import ConsoleScreen
 from console.screens.help import HelpScreen, binding_rows
@@ -85,6 +86,7 @@ class LokstraConsole(App[int]):
                  profile: str | None = None, read_only: bool = False, password: SecretStr | None = None) -> None:
         install_terminal_guard()
         super().__init__()
+        self.typing = TypingBuffer(self)
         self.stop_line: str | None = None
         """The one line printed on the terminal when the console stopped on an error (cli.py)."""
         self.config = config or ConsoleConfig()
@@ -288,6 +290,17 @@ class LokstraConsole(App[int]):
         super().notify(visible(str(message)), title=visible(str(title)), severity=severity, timeout=timeout,
                        markup=False)
 
+    async def on_event(self, event: events.Event) -> None:
+        """Typed bursts and pastes pass console/keystrokes.py first: a burst of keys for a text
+        field is one insertion, a paste loses its control characters."""
+        if isinstance(event, (events.InputEvent, events.Paste)) and not event.is_forwarded:
+            if isinstance(event, events.Key) and self.app_focus and self.typing.take(event):
+                return
+            self.typing.flush()
+            if isinstance(event, events.Paste):
+                event = clean_paste(event)
+        await super().on_event(event)
+
     # -- an unexpected error ---------------------------------------------------------------
     def _fatal_error(self) -> None:
         """An unhandled exception ends the app (Textual calls this from ``_handle_exception``).
@@ -381,6 +394,7 @@ class LokstraConsole(App[int]):
     async def on_unmount(self) -> None:
         if self.stores is not None:
             await self.stores.close()
+
 
 STOP_SUMMARY_CHARACTERS = 300
 

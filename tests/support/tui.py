@@ -37,3 +37,28 @@ async def until(pilot: Any, condition: Callable[[], bool], what: str, timeout: f
             return
         await pilot.pause(0.05)
     raise AssertionError(f"{what} never happened; the screen shows:\n{screen_text(pilot.app)}")
+
+
+def key_event(key: str) -> Any:
+    """The Key event a terminal's key makes, as Pilot builds it (``press`` waits for idle
+    after each key; a fuzzer sends many and waits once)."""
+    import unicodedata
+
+    from textual import events
+    from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+
+    if len(key) == 1 and not key.isalnum():
+        key = _character_to_key(key)
+    try:
+        character: str | None = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
+    except KeyError:
+        character = key if len(key) == 1 else None
+    return events.Key(key, character)
+
+
+def typed_keys(text: str) -> list[Any]:
+    """``text`` as a terminal without bracketed paste sends it: a key per printable character."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    return [events.Key(_character_to_key(ch) if not ch.isalnum() else ch, ch) for ch in text if ch.isprintable()]
