@@ -439,7 +439,7 @@ class BrowseScreen(ConsoleScreen):
     # -- the cursor and the detail pane ----------------------------------------------------------
     @on(DataTable.RowHighlighted, "#list")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        key = event.row_key.value
+        key = event.row_key.value if event.row_key is not None else None
         if key is None or key not in self.rows:
             return
         self.frame.state.row_key = key
@@ -479,7 +479,7 @@ class BrowseScreen(ConsoleScreen):
     # -- navigation ---------------------------------------------------------------------------
     @on(DataTable.RowSelected, "#list")
     def _selected(self, event: DataTable.RowSelected) -> None:
-        key = event.row_key.value
+        key = event.row_key.value if event.row_key is not None else None
         row = self.rows.get(key) if key is not None else None
         if row is None:
             return

@@ -36,13 +36,19 @@ class BrowseTable(DataTable[str], inherit_bindings=False):
         return max(1, self.size.height - (self.header_height if self.show_header else 0))
 
     def action_cursor_down(self) -> None:
-        if self.row_count and self.cursor_row >= self.row_count - 1:
+        if not self.row_count:
+            return
+        if self.cursor_row >= self.row_count - 1:
             self.post_message(self.Edge(1))
             return
         super().action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        if self.row_count and self.cursor_row <= 0:
+        """In an empty list Up does nothing: Textual's would move the cursor to row -1 and
+        announce a highlighted row that has no key (found by tests/reliability/test_tui_fuzz.py)."""
+        if not self.row_count:
+            return
+        if self.cursor_row <= 0:
             self.post_message(self.Edge(-1))
             return
         super().action_cursor_up()
