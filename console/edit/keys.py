@@ -350,7 +350,7 @@ class RotateKey(EditModal[AppKey | None]):
                 yield Label("new key expires", classes="label")
                 yield Input(self.default_expiry, id="expires", placeholder="days (90), 12h or a date; empty: never",
                             compact=True)
-            yield Static(Text(self.expiry_note), id="expiry-note", classes="note")
+            yield Static(plain(self.expiry_note), id="expiry-note", classes="note")
             yield Static("", id="problem", classes="problem", disabled=True)
             yield from buttons(Button("Rotate (ctrl+s)", id="rotate", variant="warning", compact=True),
                                Button("Cancel (esc)", id="cancel", compact=True))
