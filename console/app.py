@@ -119,7 +119,8 @@ class LokstraConsole(App[int]):
         rtt_ms = self.rtt * 1000 if self.rtt is not None and target is not None else None
         return HeaderState(backend=backend, target=where, profile=self.profile_name, environment=self.environment,
                            health=self.health, rtt_ms=rtt_ms, read_only=self.settings.read_only, screen=screen,
-                           pooled=getattr(active, "pooler", None) is not None)
+                           pooled=getattr(active, "pooler", None) is not None,
+                           layout=getattr(getattr(active, "layout", None), "name", None))
 
     def active_settings(self) -> Settings:
         """The settings of the engine in use: after a live switch they differ from the

@@ -70,6 +70,11 @@ class MigrationRunner:
         self.lock_timeout = lock_timeout
         self.lock_poll_interval = lock_poll_interval
 
+    @property
+    def connect(self) -> ConnectFactory:
+        """The factory of this runner's connections (for callers that read more of the same database)."""
+        return self._connect
+
     @classmethod
     def from_dsn(cls, dsn: str, **options: Any) -> MigrationRunner:
         return cls(lambda: pooler.connect(dsn), **options)

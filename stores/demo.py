@@ -14,9 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from stores.keys import hash_secret, key_prefix
+from stores.layouts import require_supported
 from stores.memory.engine import MemoryEngine
 from stores.models import APP_TYPES, BRANCH_TYPES
 from stores.owners import app_owner
+from stores.postgres import facts
 from stores.tables import ALL_TABLES, APP_KEYS, APPS, BRANCHES, DEFAULT_DATA_SCHEMA, TENANTS, USER_APPS, USERS, TableSpec
 
 EPOCH = datetime(2026, 1, 5, 9, 0, 0)
@@ -211,6 +213,7 @@ async def write_demo(conn: Any, spec: DemoSpec, *, replace: bool = False,
     tables are truncated in the same transaction, so a failure leaves the old rows in place.
     The tables are locked against writers first, so nobody adds rows between the check and the copy.
     """
+    require_supported(await facts.layout(conn, schema), "writing demo data")
     tables = table_list(schema)
     async with conn.transaction():
         await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")

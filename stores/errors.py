@@ -75,3 +75,14 @@ class ReadOnly(StoreError):
 
     def __init__(self, detail: str = "") -> None:
         super().__init__("the console is read-only here: the database refused a write" + (f" ({detail})" if detail else ""))
+
+
+class LayoutUnsupported(StoreError):
+    """The database holds a lokstra-auth layout in which this table or operation does not fit
+    the console's description (``stores.layouts``): refused before any SQL runs."""
+
+    def __init__(self, what: str, layout: str, reason: str) -> None:
+        self.what = what
+        self.layout = layout
+        self.reason = reason
+        super().__init__(f"{what} is not available on this database: {reason}")

@@ -24,7 +24,7 @@ from tests.support.server import PgServer
 from tests.support.environment import isolate_settings
 
 PASSWORD = "Quokka-Zebra-7731-secret"
-CHECK_ITEMS = ["server reachable", "database exists", "server version", "schema current", "privileges",
+CHECK_ITEMS = ["server reachable", "database exists", "server version", "layout", "schema current", "privileges",
                "readable by lokstra-auth", "api key hashes",
                "primary or standby", "pg_stat_statements", "ssl", "pool settings", "last backup"]
 

@@ -89,6 +89,10 @@ def run(args: argparse.Namespace) -> int:
     return report(out, "postgres", checklist.items, code)
 
 
+LISTED_IN_TEXT = 5
+"""Lines of an item's list shown under it in text output (``--json`` has all of them)."""
+
+
 def report(out: Output, backend: str, items: list[Item], code: int) -> int:
     failed = [item for item in items if item.state == FAIL]
     code = code or (EXIT_FAILED if failed else EXIT_OK)
@@ -96,6 +100,11 @@ def report(out: Output, backend: str, items: list[Item], code: int) -> int:
     width = max(len(item.name) for item in items)
     for item in items:
         out.line(f"  {item.state.upper() if item.state == FAIL else item.state:<8} {item.name:<{width}}  {item.detail}")
+        if item.state != OK:
+            for line in item.listed[:LISTED_IN_TEXT]:
+                out.line(f"  {'':<8} {'':<{width}}  · {line}")
+            if len(item.listed) > LISTED_IN_TEXT:
+                out.line(f"  {'':<8} {'':<{width}}  · and {len(item.listed) - LISTED_IN_TEXT:,} more (--json lists them)")
         if item.fix and item.state != OK:
             out.line(f"  {'':<8} {'':<{width}}  → {item.fix}")
     warned = sum(item.state == WARN for item in items)
@@ -118,7 +127,7 @@ class Checklist:
     async def run(self) -> int:
         conn = await self._connect()
         if conn is None:
-            for name in ("server version", "schema current", "privileges", "readable by lokstra-auth",
+            for name in ("server version", "layout", "schema current", "privileges", "readable by lokstra-auth",
                          "api key hashes", "primary or standby",
                          "pg_stat_statements", "ssl", "pool settings"):
                 self.add(name, SKIPPED, "not checked: no connection")
@@ -126,6 +135,7 @@ class Checklist:
             return EXIT_UNAVAILABLE
         try:
             await self._server_version(conn)
+            await self._layout(conn)
             await self._schema()
             await self._privileges(conn)
             await self._upstream_compat()
@@ -163,6 +173,23 @@ class Checklist:
         else:
             self.add("server version", WARN, f"PostgreSQL {text} is older than {OLDEST_SUPPORTED_SERVER}, the oldest the console supports",
                      "Upgrade the server (older majors are out of community support)")
+
+    async def _layout(self, conn: asyncpg.Connection) -> None:
+        """Which of lokstra-auth's layouts the data schema holds (stores/layouts.py)."""
+        found = await facts.layout(conn, self.target.schema)
+        if found.name == "empty":
+            self.add("layout", SKIPPED, f"{self.target.schema}: {found.headline}",
+                     "`lokstra-console migrate up` creates the core layout")
+        elif found.supported:
+            self.add("layout", OK, found.headline, listed=[f"also has {line}" for line in found.extra])
+        elif found.name == "current":
+            self.add("layout", FAIL, found.headline,
+                     "Use this console on a core-layout database; nothing was written here",
+                     [f"cannot use {table}: {why}" for table, why in found.unusable])
+        else:
+            self.add("layout", FAIL, found.headline,
+                     "Compare the schema with `lokstra-console migrate status`; `check --json` lists every difference",
+                     found.lines()[1:])
 
     async def _schema(self) -> None:
         from migrations import MigrationRunner

@@ -26,6 +26,7 @@ import asyncpg
 
 from migrations import pooler
 from stores.errors import BackendUnavailable, ReadOnly, StoreError
+from stores.layouts import LayoutReport
 from stores.postgres.diagnose import diagnose, scrub
 
 if TYPE_CHECKING:
@@ -329,3 +330,14 @@ class TableProgressBar:
 
     def close(self) -> None:
         self._end_table()
+
+
+async def read_layout(connect: Callable[[], Awaitable[asyncpg.Connection]], schema: str) -> LayoutReport:
+    """Which of lokstra-auth's layouts ``schema`` holds, on a connection of its own."""
+    from stores.postgres import facts
+
+    conn = await connect()
+    try:
+        return await facts.layout(conn, schema)
+    finally:
+        await conn.close()

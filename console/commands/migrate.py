@@ -25,6 +25,7 @@ from console.commands.common import (
     EXIT_OK,
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
+    read_layout,
     target_from_dsn,
     target_from_settings,
 )
@@ -40,6 +41,7 @@ from migrations import (
     SchemaStatus,
     SourceError,
 )
+from stores.layouts import LayoutReport
 
 EXIT_NOT_CURRENT = EXIT_FAILED
 
@@ -139,9 +141,10 @@ class Output(SharedOutput):
 
 async def do_status(runner: MigrationRunner, args: argparse.Namespace, out: Output) -> int:
     status = await runner.status()
+    layout = await read_layout(runner.connect, status.data_schema)
     code = EXIT_OK if status.is_current else EXIT_NOT_CURRENT
-    show_status(out, status)
-    return out.document(code, {"status": status.to_json()})
+    show_status(out, status, layout)
+    return out.document(code, {"status": status.to_json(), "layout": layout.to_json()})
 
 
 async def do_up(runner: MigrationRunner, args: argparse.Namespace, out: Output) -> int:
@@ -207,10 +210,15 @@ def finish_run(out: Output, result: RunResult, current_required: bool) -> int:
 STATUS_COLUMNS = ("VERSION", "STATE", "APPLIED AT", "BY", "TIME", "CHECKSUM", "DOWN", "DESCRIPTION")
 
 
-def show_status(out: Output, status: SchemaStatus) -> None:
+def show_status(out: Output, status: SchemaStatus, layout: LayoutReport | None = None) -> None:
     out.line(f"database: {out.target or status.database}")
     out.line(f"schema:   {status.headline}")
     out.line(f"data:     {status.data_schema}")
+    if layout is not None:
+        out.line(f"layout:   {layout.headline}")
+        if not layout.supported and layout.name != "empty":
+            out.line("note:     the console's migrations describe the core layout: `migrate adopt` compares "
+                     "with it and refuses here")
     out.line(f"tracking: {status.tracking_table or 'none yet (lokstra_console.migrations is created on the first up)'}")
     for table in status.upstream:
         out.line(f"lokstra:  {table.describe()}")

@@ -25,7 +25,7 @@ from console.commands.common import (
 )
 from migrations import pooler
 from stores import Settings, Stores, open_stores
-from stores.errors import BackendUnavailable
+from stores.errors import BackendUnavailable, LayoutUnsupported
 from stores.postgres import facts
 from stores.tables import ALL_TABLES
 
@@ -61,9 +61,13 @@ async def table_counts(stores: Stores) -> dict[str, dict[str, Any]]:
     if stores.backend == "memory":
         async with stores.engine.snapshot() as reader:  # type: ignore[attr-defined]
             return {spec.name: {"rows": await reader.count(spec), "exact": True} for spec in ALL_TABLES}
-    counts = {}
+    counts: dict[str, dict[str, Any]] = {}
     for spec in ALL_TABLES:
-        found = await stores.engine.estimate(spec, (), ())
+        try:
+            found = await stores.engine.estimate(spec, (), ())
+        except LayoutUnsupported as exc:  # a table this layout shapes differently: say so, count the rest
+            counts[spec.name] = {"rows": None, "exact": True, "unavailable": exc.reason}
+            continue
         counts[spec.name] = {"rows": found.value, "exact": found.exact}
     return counts
 
@@ -74,6 +78,9 @@ def show_counts(out: Output, counts: dict[str, dict[str, Any]] | None) -> None:
         return
     out.line("rows:")
     for table, count in counts.items():
+        if count["rows"] is None:
+            out.line(f"  {table:<10} {'n/a':>12}  ({count['unavailable']})")
+            continue
         out.line(f"  {table:<10} {'' if count['exact'] else '~'}{count['rows']:>12,}")
     if not all(count["exact"] for count in counts.values()):
         out.line("  (~ the planner's estimate: exact counts of big tables are expensive)")
@@ -95,6 +102,7 @@ async def _postgres_status(target: Target, out: Output) -> int:
     try:
         server = await facts.server_summary(conn)
         found = await pooler.detect(conn)
+        layout = await facts.layout(conn, target.schema)
     finally:
         await conn.close()
     schema = await MigrationRunner(target.connect).status()
@@ -115,7 +123,8 @@ async def _postgres_status(target: Target, out: Output) -> int:
     if found is not None:
         out.line(f"pooler:   {found.describe()}")
     out.line(f"schema:   {schema.headline}")
+    out.line(f"layout:   {layout.headline}")
     show_counts(out, counts)
     code = EXIT_OK if schema.is_current else EXIT_FAILED
     return out.document(code, {"backend": "postgres", "server": server, "pooler": found is not None,
-                               "schema": schema.to_json(), "rows": counts})
+                               "schema": schema.to_json(), "layout": layout.to_json(), "rows": counts})

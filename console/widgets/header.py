@@ -9,6 +9,8 @@ from textual.widgets import Static
 from console.text import plain
 
 ENVIRONMENT_STYLE = {"production": "bold white on red", "staging": "bold black on yellow", "development": "bold black on green"}
+LAYOUT_TAG = {"core": "core", "current": "current layout: limited", "unknown": "unknown layout"}
+LAYOUT_STYLE = {"core": "dim", "current": "yellow"}
 HEALTH_STYLE = {"ok": "green", "degraded": "yellow", "down": "bold red", "connecting": "cyan"}
 
 
@@ -24,6 +26,8 @@ class HeaderState:
     screen: str = ""
     pooled: bool = False
     """A connection pooler is in front of the server (the console turned its statement cache off)."""
+    layout: str | None = None
+    """Which lokstra-auth layout the PostgreSQL data schema holds (``stores.layouts``); None on memory."""
 
     def render(self) -> Text:
         text = Text()
@@ -34,6 +38,8 @@ class HeaderState:
             text.append(plain(f" ({self.profile})", "dim"))
         if self.pooled:
             text.append(" via pooler", style="dim")
+        if self.layout:
+            text.append(plain(f" [{LAYOUT_TAG.get(self.layout, self.layout)}]", LAYOUT_STYLE.get(self.layout, "bold yellow")))
         text.append("  ")
         text.append(plain(f"● {self.health}", HEALTH_STYLE.get(self.health, "")))
         if self.rtt_ms is not None and self.health != "down":

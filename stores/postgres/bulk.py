@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 import asyncpg
 
 from stores.errors import StoreError
+from stores.layouts import require_supported
 from stores.postgres.sql import column_list
 from stores.tables import ALL_TABLES, BY_NAME, TableSpec
 from stores.transfer.copy import CopyFailed, OutcomeUnknown, Row
@@ -330,6 +331,7 @@ async def _end(conn: asyncpg.Connection, rollback: Callable[[], Awaitable[None]]
 async def snapshot(engine: PostgresEngine) -> AsyncIterator[PostgresSnapshot]:
     """Every table read from one repeatable-read, read-only transaction: one consistent state
     even while lokstra-auth itself keeps writing."""
+    require_supported(engine.layout, "copying this database")
     async with engine.connection() as conn:
         transaction = conn.transaction(isolation="repeatable_read", readonly=True)
         await transaction.start()
@@ -350,6 +352,7 @@ async def loader(engine: PostgresEngine, replace: bool) -> AsyncIterator[Postgre
     A failure before the commit rolls everything back (a lost connection: the server does).
     A connection lost *during* the commit is the one case where the outcome is unknown, and
     the error says so."""
+    require_supported(engine.layout, "loading into this database")
     async with engine.connection() as conn:
         transaction = conn.transaction()
         await transaction.start()

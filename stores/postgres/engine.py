@@ -16,8 +16,18 @@ import asyncpg
 from migrations import pooler
 from migrations.pooler import Pooler
 from stores.clock import UTC_CLOCK, Clock
-from stores.errors import AlreadyExists, BackendUnavailable, ReadOnly, ReferenceMissing, StoreError, ValidationFailed
+from stores.errors import (
+    AlreadyExists,
+    BackendUnavailable,
+    LayoutUnsupported,
+    ReadOnly,
+    ReferenceMissing,
+    StoreError,
+    ValidationFailed,
+)
+from stores.layouts import LayoutReport
 from stores.models import Record, User, UserApp
+from stores.postgres import facts
 from stores.postgres.diagnose import MIGRATE_HINT, diagnose, scrub
 from stores.postgres.sql import Params, column_list, key_clause, page_sql, q, select_sql
 from stores.query import Condition, Eq, PageRequest, RowCount
@@ -96,6 +106,10 @@ class PostgresEngine:
         """Where lokstra's tables are (``DB_AUTH_SCHEMA``)."""
         self.clock = Clock(target.time_zone) if target.time_zone else UTC_CLOCK
         """The wall clock of the sessions (``stores.clock``); read from the server at open."""
+        self.layout: LayoutReport | None = None
+        """Which of lokstra-auth's layouts the data schema holds (``stores.layouts``); read at open."""
+        self._lacking: dict[str, str] = {}
+        """Table -> why the console cannot use it on this layout (columns it describes are missing)."""
 
     @classmethod
     async def open(cls, settings: Settings) -> PostgresEngine:
@@ -140,6 +154,8 @@ class PostgresEngine:
                 "SELECT current_setting('TimeZone'), "
                 "extract(epoch FROM now()::timestamp - (now() AT TIME ZONE 'UTC'))::float8")
             self.clock = session_clock(zone, offset)
+            self.layout = await facts.layout(conn, self.schema)
+            self._lacking = dict(self.layout.unusable)
             missing = await conn.fetchval(
                 "SELECT array_agg(t) FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NULL",
                 [spec.relation(self.schema) for spec in ALL_TABLES],
@@ -192,6 +208,8 @@ class PostgresEngine:
         leave as the store layer's errors. ``write``: a connection lost mid-call leaves the
         outcome unknown (the server may have committed before the answer was lost), which
         the error says, so nobody retries blindly."""
+        if spec is not None and spec.name in self._lacking:
+            raise LayoutUnsupported(spec.name, self.layout.name if self.layout else "unknown", self._lacking[spec.name])
         bound = self._bound_connection()
         try:
             if bound is not None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import asyncpg
 
+from stores.layouts import LayoutReport, recognise
+
 SERVER_SUMMARY_SQL = """
 SELECT current_setting('server_version') AS version, current_database() AS database, current_user AS "user",
        pg_is_in_recovery() AS standby, pg_database_size(current_database()) AS size,
@@ -61,3 +63,21 @@ async def connection_limit(conn: asyncpg.Connection) -> int:
 READ_PRIVILEGES = "SELECT"
 WRITE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
 """What the console needs on the six tables, read-only and read-write (``has_table_privilege`` form)."""
+
+
+async def table_columns(conn: asyncpg.Connection, schema: str) -> dict[str, frozenset[str]]:
+    """Every table of ``schema`` with its column names (what ``stores.layouts.recognise`` reads)."""
+    rows = await conn.fetch(
+        """SELECT c.relname AS table_name, array_agg(a.attname::text) AS columns
+           FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+           WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
+           GROUP BY c.relname""",
+        schema)
+    return {row["table_name"]: frozenset(row["columns"]) for row in rows}
+
+
+async def layout(conn: asyncpg.Connection, schema: str) -> LayoutReport:
+    """Which of lokstra-auth's layouts ``schema`` holds."""
+    return recognise(await table_columns(conn, schema))

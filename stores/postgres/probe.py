@@ -22,6 +22,8 @@ import asyncpg
 
 from migrations import MigrationRunner, Overall, pooler
 from migrations.jsonable import to_jsonable
+from stores.layouts import UNSUPPORTED_NOTE, LayoutReport, by_name
+from stores.postgres import facts
 from stores.postgres.diagnose import MIGRATE_HINT, diagnose, scrub
 from stores.settings import ConnectionTarget
 
@@ -92,6 +94,7 @@ class ProbeResult:
     monitor: bool | None = None  # member of pg_monitor
     statements: StatementsAccess = field(default_factory=StatementsAccess)
     schema_exists: bool | None = None
+    layout: LayoutReport | None = None
     migration_overall: str | None = None  # migrations.Overall value
     migration_headline: str | None = None
     migration_error: str | None = None
@@ -110,6 +113,7 @@ class ProbeResult:
         data = to_jsonable(self)
         data["ok"] = self.ok
         data["statements"]["created"] = self.statements.created
+        data["layout"] = self.layout.to_json() if self.layout else None
         return data
 
 
@@ -153,6 +157,7 @@ async def _read_session(conn: asyncpg.Connection, result: ProbeResult, schema: s
     result.read_all_stats = row["read_all_stats"]
     result.monitor = row["monitor"]
     result.schema_exists = row["schema_exists"]
+    result.layout = await facts.layout(conn, schema)
     ssl = await conn.fetchrow(_SSL_SQL)
     result.ssl = bool(ssl and ssl["ssl"])
     if ssl and ssl["ssl"]:
@@ -189,6 +194,16 @@ async def _read_migrations(target: ConnectionTarget, result: ProbeResult) -> Non
 def _findings(result: ProbeResult, target: ConnectionTarget, slow_rtt_ms: float) -> list[Finding]:
     found: list[Finding] = []
     overall = result.migration_overall
+    layout = result.layout
+    if layout is not None and layout.name == "current":
+        found.append(Finding("layout_unsupported", f"{target.schema} holds {by_name('current').title}: {UNSUPPORTED_NOTE}",
+                             "Use this console on a core-layout database; `lokstra-console check` lists what it "
+                             "lacks here (nothing is written)"))
+        overall = None  # its tracking is upstream's: adopting the core migrations would be refused
+    elif layout is not None and layout.name == "unknown":
+        found.append(Finding("layout_unknown", f"{target.schema} holds neither of lokstra-auth's layouts: {layout.headline}",
+                             "`lokstra-console check` lists every difference; `migrate status` compares the schema "
+                             "with the console's migrations"))
     if overall == Overall.NOT_INITIALISED:
         found.append(Finding("not_migrated", f"{target.schema} has not been migrated here (lokstra-auth "
                              "would fail with: relation \"tenants\" does not exist)", MIGRATE_HINT))
