@@ -38,6 +38,18 @@ class ReferenceMissing(StoreError):
         super().__init__(f"cannot save {entity}: {parent} {key} does not exist")
 
 
+class StillReferenced(StoreError):
+    """A delete refused because rows of another table still point at the row (ON DELETE
+    RESTRICT, e.g. ``tenant_ownership_history`` in lokstra-auth's current layout)."""
+
+    def __init__(self, entity: str, key: str, table: str) -> None:
+        self.entity = entity
+        self.key = key
+        self.table = table
+        super().__init__(f"cannot delete {entity} {key}: rows in {table} still refer to it "
+                         "(the database refuses to delete it while they exist)")
+
+
 class ValidationFailed(StoreError):
     """Input the database would reject (or that breaks a rule of ours), per field."""
 

@@ -18,7 +18,7 @@ import pytest
 from console.cli import main
 from stores import open_stores
 from stores.demo import DemoSpec, write_demo
-from stores.errors import LayoutUnsupported
+from stores.errors import LayoutUnsupported, StillReferenced
 from stores.layouts import CORE, CORE_COLUMNS, CURRENT, recognise
 from stores.postgres import facts
 from stores.tables import BRANCHES, USERS
@@ -106,6 +106,25 @@ async def test_on_the_current_layout_the_shared_tables_work_and_branches_refuse_
         assert (await stores.engine.estimate(USERS, (), ())).value == 1
     finally:
         await stores.close()
+
+
+async def test_a_delete_that_upstreams_restrict_key_refuses_says_why(current_db: str) -> None:
+    """``tenant_ownership_history`` references users ON DELETE RESTRICT (upstream's "Tenant
+    Ownership and History"): the message names that table, not a missing parent."""
+    conn = await asyncpg.connect(current_db)
+    try:
+        await conn.execute("INSERT INTO lokstra_auth.users (id, tenant_id, username, email) VALUES ('u2', 'acme', 'bob', 'b@x')")
+        await conn.execute("INSERT INTO lokstra_auth.tenant_ownership_history VALUES ('h1', 'acme', 'u1', 'u2', 'u1', 'acme', "
+                           "'handover', now())")
+    finally:
+        await conn.close()
+    stores = await open_stores(pg_settings(current_db))
+    try:
+        with pytest.raises(StillReferenced, match="cannot delete user acme/u1: rows in tenant_ownership_history still refer"):
+            await stores.users.delete("acme", "u1")
+    finally:
+        await stores.close()
+    assert await _count(current_db, "users") == 2
 
 
 async def test_whole_database_operations_refuse_before_writing_anything(current_db: str) -> None:

@@ -22,6 +22,7 @@ from stores.errors import (
     LayoutUnsupported,
     ReadOnly,
     ReferenceMissing,
+    StillReferenced,
     StoreError,
     ValidationFailed,
 )
@@ -252,6 +253,10 @@ class PostgresEngine:
         return AlreadyExists(spec.entity if spec else "row", exc.constraint_name or "unique constraint", "", "")
 
     def _missing_parent(self, spec: TableSpec | None, row: Record | None, exc: asyncpg.ForeignKeyViolationError) -> StoreError:
+        referencing = getattr(exc, "table_name", None)
+        if spec is not None and referencing and referencing != spec.name and "still referenced" in (exc.detail or ""):
+            key = (exc.detail or "").split("=(", 1)[-1].split(")", 1)[0].replace(", ", "/")
+            return StillReferenced(spec.entity, key, referencing)
         found = spec.constraint(exc.constraint_name or "") if spec else None
         if isinstance(found, ForeignKey):
             key = "/".join(str(getattr(row, c)) for c in found.columns) if row is not None else ""
