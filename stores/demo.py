@@ -137,15 +137,8 @@ def load_into_memory(engine: MemoryEngine, spec: DemoSpec = DemoSpec()) -> dict[
     counts: dict[str, int] = {}
     rows = _rows(spec)
     for table in ALL_TABLES:
-        build = _builder(table)
-        counts[table.name] = engine.load(table, (build(row) for row in rows[table.name]))
+        counts[table.name] = engine.load_rows(table, rows[table.name])
     return counts
-
-
-def _builder(table: TableSpec) -> Callable[[Row], Any]:
-    columns = table.columns
-    build = table.model.from_row
-    return lambda row: build(dict(zip(columns, row)))
 
 
 async def copy_to_postgres(conn: Any, spec: DemoSpec, progress: Callable[[str, int], None] | None = None,

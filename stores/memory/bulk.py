@@ -1,25 +1,28 @@
-"""Bulk reading and loading for the memory engine (copy, snapshots).
+"""Bulk reading and loading for the memory engine (copy, snapshots, demo data).
 
-Loading builds a table in one go instead of row by row: the models are made the way
-``Record.from_row`` makes them (no validation: the rows come from a store), then the
-primary key, unique and sorted indexes are built from whole lists (one C sort per sorted
-index instead of an insertion per row). The constraints are still checked, in bulk: a
-duplicate key or a missing parent sends the table through the row-by-row path of
-``MemoryEngine._check``, which raises the very error a row-by-row load would have raised.
+A load builds a table in one go instead of row by row, and never builds a model: the rows
+arrive as tuples in ``TableSpec.columns`` order and are stored as such. Vocabulary strings
+are shared and foreign-key values are replaced by the parent row's own strings, column by
+column (one C loop per column and run of rows of one tenant, not a Python step per row);
+the lookup that finds the parent's string is the foreign-key check. Unique indexes are
+dicts built from whole runs, sorted orders one ``sorted`` per scope. A broken constraint
+sends the rows through ``MemoryEngine._check`` one by one, which raises the very error a
+row-by-row load would have raised.
+
+Snapshots hand out the stored tuples themselves, and digests hash them as they are: what
+a copy reads and verifies is exactly what the table holds.
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from itertools import groupby
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sortedcontainers import SortedDict
-
-from stores.memory.table import MemoryTable
-from stores.models import Record
+from stores.memory.table import MemoryTable, Row, _find
 from stores.tables import ALL_TABLES, TableSpec
-from stores.transfer.copy import CopyFailed, Row
+from stores.transfer.copy import CopyFailed
 from stores.transfer.digest import TableDigest
 
 if TYPE_CHECKING:
@@ -29,34 +32,82 @@ CHUNK = 10_000
 """Rows handled at a time where the caller gives no batches (``load``, ``digest``)."""
 
 
-def tuple_getter(columns: Sequence[str]) -> Callable[[dict[str, Any]], tuple]:
-    """``values -> tuple of those columns`` (a tuple even for one column, as the indexes key)."""
-    if len(columns) == 1:
-        only = columns[0]
-        return lambda values: (values[only],)
-    return itemgetter(*columns)
+def _normalised(engine: MemoryEngine, table: MemoryTable, rows: list[Row]) -> list[Row] | None:
+    """``rows`` with vocabulary strings shared and each foreign key's last column replaced
+    by the parent row's string; None when some row's parent is missing."""
+    if not rows:
+        return rows
+    position = table.position
+    width = len(table.columns)
+    if any(len(row) != width for row in rows):
+        raise ValueError(f"{table.spec.name}: rows must have {width} values ({', '.join(table.columns)})")
+    columns: list = list(zip(*rows))
+    for i, known in table.shared.items():
+        columns[i] = list(map(known.setdefault, columns[i], columns[i]))
+    for fk in table.spec.foreign_keys:
+        parent = engine.tables[fk.parent].primary
+        last = position[fk.columns[-1]]
+        values = columns[last]
+        path = [columns[position[c]] for c in fk.columns[:-1]]
+        if not path:
+            parents = list(map(parent.root.get, values))
+        else:
+            parents = []
+            extend = parents.extend
+            second = itemgetter(1)
+            for scope, run in groupby(zip(zip(*path), values), itemgetter(0)):
+                leaf = _find(parent.root, scope)
+                if leaf is None:
+                    return None
+                extend(map(leaf.get, map(second, run)))
+        if None in parents:
+            return None
+        columns[last] = list(map(itemgetter(parent.last), parents))
+    return list(zip(*columns))
 
 
-def row_tuple(spec: TableSpec, model: Any) -> Row:
-    """A model as a row tuple in ``spec.columns`` order."""
-    return tuple_getter(spec.columns)(model.__dict__)
+def install(engine: MemoryEngine, table: MemoryTable, rows: Iterable[Row]) -> int:
+    """Add ``rows`` to ``table`` of ``engine``, checking every constraint; the count."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    if not table.size:
+        ready = _normalised(engine, table, rows)
+        if ready is not None and table.install(ready):
+            return len(ready)
+        _first_violation(engine, table, rows)  # raises
+    for row in table.share(rows):  # rows beside others: one by one, as a store writes them
+        engine._check(table, row, None)
+        table.add(row)
+    return len(rows)
+
+
+def _first_violation(engine: MemoryEngine, table: MemoryTable, rows: list[Row]) -> None:
+    """Raise what a row-by-row load of ``rows`` into the empty ``table`` raises first, without
+    building the sorted orders (a million inserts into one sorted list would take minutes)."""
+    uniques = table.uniques.values()
+    try:
+        for row in rows:
+            engine._check(table, row, None)
+            for unique in uniques:
+                unique.put(row)
+    finally:
+        table.clear()
+    raise AssertionError(f"{table.spec.name}: the bulk load refused rows the row-by-row check accepts")
 
 
 class MemorySnapshot:
-    """The rows of every table as they were when the snapshot was taken. Stored models are
-    never mutated in place (writes replace them), so holding references is a true snapshot."""
+    """The rows of every table as they were when the snapshot was taken. Stored rows are
+    tuples and writes replace them, so holding references is a true snapshot."""
 
     def __init__(self, engine: MemoryEngine) -> None:
-        self.rows = {name: list(table.rows.values()) for name, table in engine.tables.items()}
+        self.rows = {name: list(table.all_rows()) for name, table in engine.tables.items()}
 
     async def count(self, spec: TableSpec) -> int:
         return len(self.rows[spec.name])
 
     async def batches(self, spec: TableSpec, size: int) -> AsyncIterator[list[Row]]:
         rows = self.rows[spec.name]
-        get = tuple_getter(spec.columns)
         for start in range(0, len(rows), size):
-            yield [get(model.__dict__) for model in rows[start:start + size]]
+            yield rows[start:start + size]
 
 
 class MemoryLoader:
@@ -81,63 +132,22 @@ class MemoryLoader:
         await self.load_batches(spec, batches())
 
     async def load_batches(self, spec: TableSpec, batches: AsyncIterator[list[Row]]) -> None:
-        columns = spec.columns
-        fields = set(columns)  # shared: stored models are never changed in place (copies get their own)
-        new = spec.model.__new__
-        cls = spec.model
-        put = object.__setattr__
-        models: list[Record] = []
-        append = models.append
+        rows: list[Row] = []
+        extend = rows.extend
         async for batch in batches:
-            for row in batch:  # Record.from_row, inlined: this loop runs once per row copied
-                model = new(cls)
-                put(model, "__dict__", dict(zip(columns, row)))
-                put(model, "__pydantic_fields_set__", fields)
-                put(model, "__pydantic_extra__", None)
-                put(model, "__pydantic_private__", None)
-                append(model)
-        table = self.staging.tables[spec.name]
-        if table.rows or not self._install(table, models):
-            for model in models:  # the row-by-row path: raises the first violation, as a store would
-                self.staging._check(table, model, None)
-                table.add(model)
-
-    def _install(self, table: MemoryTable, models: list[Record]) -> bool:
-        """Build the table's indexes from the whole list; False (nothing installed) when a
-        constraint is broken somewhere."""
-        spec = table.spec
-        values = [model.__dict__ for model in models]
-        keys = list(map(tuple_getter(spec.key_columns), values))
-        rows = dict(zip(keys, models))
-        if len(rows) != len(models):
-            return False
-        unique: dict[str, dict[tuple, tuple]] = {}
-        for constraint in spec.uniques:
-            index = dict(zip(map(tuple_getter(constraint.columns), values), keys))
-            if len(index) != len(models):
-                return False
-            unique[constraint.constraint] = index
-        for fk in spec.foreign_keys:
-            parents = self.staging.tables[fk.parent].rows
-            if not all(map(parents.__contains__, map(tuple_getter(fk.columns), values))):
-                return False
-        table.rows = rows
-        table.unique = unique
-        table.sorted = {order: SortedDict(zip(map(tuple_getter((*order.scope, order.column)), values), keys))
-                        for order in spec.orders}
-        return True
+            extend(batch)
+        self.staging.load_rows(spec, rows)
 
     async def digest(self, spec: TableSpec, keyed: bool = False) -> TableDigest:
         """What the staged table holds, hashed the way every backend hashes rows."""
         digest = TableDigest(spec.name)
         if keyed:
             digest.keep_keys()
-        get = tuple_getter(spec.columns)
-        stored = self.staging.tables[spec.name].rows
-        keys = list(stored)
-        for start in range(0, len(keys), CHUNK):
-            chunk = keys[start:start + CHUNK]
-            digest.add_rows([get(stored[key].__dict__) for key in chunk], chunk if keyed else None)
+        table = self.staging.tables[spec.name]
+        rows = list(table.all_rows())
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start:start + CHUNK]
+            digest.add_rows(chunk, list(map(table.key, chunk)) if keyed else None)
         return digest
 
 

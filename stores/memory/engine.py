@@ -1,15 +1,17 @@
-"""The memory engine: plain dicts and sorted indexes, enforcing lokstra's constraints.
+"""The memory engine: compact rows and indexes (``stores.memory.table``), enforcing lokstra's constraints.
 
 Concurrency: every method runs to completion without awaiting anything, so under asyncio
 each operation is atomic (two tasks creating the same username: exactly one wins). Do not
 add an ``await`` inside a method without adding a lock.
 
-Rows are copied on the way in and on the way out, so no caller can change stored data by
-mutating a model it holds.
+Rows are stored as tuples; a model is built for each row a caller reads, with its own JSON
+values, and a written model's JSON values are copied on the way in, so no caller can change
+stored data by mutating a model it holds.
 """
 from __future__ import annotations
 
 import asyncio
+from itertools import islice
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
@@ -19,14 +21,10 @@ from typing import Any
 
 from stores.errors import AlreadyExists, ReferenceMissing
 from stores.clock import UTC_CLOCK, Clock
-from stores.memory.table import MemoryTable, matches
+from stores.memory.table import MemoryTable, Row
 from stores.models import Record, User, UserApp
 from stores.query import Condition, Eq, PageRequest, Prefix, RowCount
 from stores.tables import ALL_TABLES, PARENT_LABEL, USER_APPS, USERS, TableSpec
-
-
-def _copy(row: Record) -> Record:
-    return row.model_copy(deep=True)
 
 
 @dataclass
@@ -35,7 +33,7 @@ class _Block:
 
     engine: object
     task: asyncio.Task | None
-    journal: list[tuple[str, MemoryTable, Record]] = field(default_factory=list)
+    journal: list[tuple[str, MemoryTable, Row]] = field(default_factory=list)
     counted: int = 0
 
 
@@ -102,15 +100,15 @@ class MemoryEngine:
         finally:
             _block.reset(token)
 
-    def _add(self, table: MemoryTable, row: Record) -> None:
+    def _add(self, table: MemoryTable, row: Row) -> None:
         table.add(row)
         self._journaled("add", table, row)
 
-    def _discard(self, table: MemoryTable, row: Record) -> None:
+    def _discard(self, table: MemoryTable, row: Row) -> None:
         table.discard(row)
         self._journaled("discard", table, row)
 
-    def _journaled(self, kind: str, table: MemoryTable, row: Record) -> None:
+    def _journaled(self, kind: str, table: MemoryTable, row: Row) -> None:
         block = self._current_block()
         if block is not None:
             block.journal.append((kind, table, row))
@@ -125,115 +123,119 @@ class MemoryEngine:
             block.counted += 1
 
     # -- constraint checks, in PostgreSQL's order -------------------------------------------
-    def _check(self, table: MemoryTable, row: Record, old: Record | None) -> None:
+    def _check(self, table: MemoryTable, row: Row, old: Row | None) -> None:
         spec = table.spec
         for unique in spec.all_uniques():
             if unique is spec.primary and old is not None:
                 continue  # an update never changes the key
             if table.clash(row, unique):
-                raise AlreadyExists(spec.entity, unique.rule, str(getattr(row, unique.field)), unique.field)
+                raise AlreadyExists(spec.entity, unique.rule, str(table.value(row, unique.field)), unique.field)
         for fk in spec.foreign_keys:
             parent_key = table.values(row, fk.columns)
             if old is not None and table.values(old, fk.columns) == parent_key:
                 continue
-            if parent_key not in self.tables[fk.parent].rows:
+            if self.tables[fk.parent].get(parent_key) is None:
                 raise ReferenceMissing(spec.entity, PARENT_LABEL[fk.parent], "/".join(parent_key), fk.field)
 
-    def _store(self, table: MemoryTable, row: Record, old: Record | None) -> Record:
+    def _store(self, table: MemoryTable, row: Row, old: Row | None) -> Record:
         self._check(table, row, old)
         if old is not None:
             self._discard(table, old)
-        stored = _copy(row)
-        self._add(table, stored)
-        return _copy(stored)
+        self._add(table, row)
+        return table.model(row)
 
-    def _touched(self, spec: TableSpec, old: Record, changes: dict[str, Any]) -> Record:
-        if spec.touch_column:
-            changes[spec.touch_column] = self.clock.now()
-        return old.model_copy(update=changes)
+    def _touched(self, table: MemoryTable, old: Row, changes: dict[str, Any]) -> Row:
+        if table.spec.touch_column:
+            changes[table.spec.touch_column] = self.clock.now()
+        return table.with_changes(old, changes)
 
     # -- single rows ------------------------------------------------------------------------
     async def insert(self, spec: TableSpec, row: Record) -> Record:
-        stored = self._store(self._table(spec), row, None)
+        table = self._table(spec)
+        stored = self._store(table, table.row_of(row), None)
         self._count_change(spec)
         return stored
 
     async def fetch(self, spec: TableSpec, key: tuple[str, ...], lock: bool = False) -> Record | None:
-        row = self._table(spec).rows.get(key)
-        return _copy(row) if row is not None else None
+        table = self._table(spec)
+        row = table.get(key)
+        return table.model(row) if row is not None else None
 
     async def fetch_unique(self, spec: TableSpec, columns: tuple[str, ...], values: tuple[Any, ...]) -> Record | None:
         table = self._table(spec)
         if columns == spec.key_columns:
             return await self.fetch(spec, values)
         unique = next(u for u in spec.uniques if u.columns == columns)
-        key = table.unique[unique.constraint].get(values)
-        return _copy(table.rows[key]) if key is not None else None
+        row = table.uniques[unique.constraint].get(values)
+        return table.model(row) if row is not None else None
 
     async def replace(self, spec: TableSpec, row: Record, expected_updated_at: datetime | None) -> Record | None:
         table = self._table(spec)
-        old = table.rows.get(row.key())
+        old = table.get(row.key())
         if old is None:
             return None
-        if expected_updated_at is not None and spec.touch_column and getattr(old, spec.touch_column) != expected_updated_at:
+        if expected_updated_at is not None and spec.touch_column and \
+                table.value(old, spec.touch_column) != expected_updated_at:
             return None
         changes = {c: getattr(row, c) for c in spec.columns if c not in spec.key_columns and c != spec.created_column}
-        stored = self._store(table, self._touched(spec, old, changes), old)
+        stored = self._store(table, self._touched(table, old, changes), old)
         self._count_change(spec)
         return stored
 
     async def patch(self, spec: TableSpec, key: tuple[str, ...], values: Mapping[str, Any],
                     keep_if_set: frozenset[str] = frozenset()) -> Record | None:
         table = self._table(spec)
-        old = table.rows.get(key)
+        old = table.get(key)
         if old is None:
             return None
-        changes = {c: v for c, v in values.items() if not (c in keep_if_set and getattr(old, c) is not None)}
-        stored = self._store(table, self._touched(spec, old, changes), old)
+        changes = {c: v for c, v in values.items() if not (c in keep_if_set and table.value(old, c) is not None)}
+        stored = self._store(table, self._touched(table, old, changes), old)
         self._count_change(spec)
         return stored
 
     async def remove(self, spec: TableSpec, key: tuple[str, ...]) -> bool:
-        row = self._table(spec).rows.get(key)
+        row = self._table(spec).get(key)
         if row is None:
             return False
         self._cascade(spec, row)
         self._count_change(spec)
         return True
 
-    def _cascade(self, spec: TableSpec, row: Record) -> None:
+    def _cascade(self, spec: TableSpec, row: Row) -> None:
         """Delete ``row`` and, depth first, every row whose foreign key points at it."""
+        table = self._table(spec)
+        key = table.key(row)
         for child in self.tables.values():
             for fk in child.spec.foreign_keys:
                 if fk.parent != spec.name:
                     continue
                 index = next(i for i in child.spec.orders if i.scope == fk.columns)
-                for dependant in list(child.walk(index, row.key())):
+                for dependant in list(child.walk(index, key)):
                     self._cascade(child.spec, dependant)
-        self._discard(self._table(spec), row)
+        self._discard(table, row)
 
     # -- many rows ------------------------------------------------------------------------------
     def _matching(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...],
-                  order: str, after: str | None = None, descending: bool = False) -> Iterable[Record]:
+                  order: str, after: str | None = None, descending: bool = False) -> Iterable[Row]:
         table = self._table(spec)
         index = table.index_for(order, tuple(eq.column for eq in scope))
         prefix = next((c.value for c in conditions if isinstance(c, Prefix) and c.column == order), None)
-        for row in table.walk(index, tuple(eq.value for eq in scope), after, prefix, reverse=descending):
-            if matches(row, conditions):
-                yield row
+        rows = table.walk(index, tuple(eq.value for eq in scope), after, prefix, reverse=descending)
+        if not conditions:
+            return rows
+        matches = table.matches
+        return (row for row in rows if matches(row, conditions))
 
     async def page(self, spec: TableSpec, request: PageRequest) -> list[Record]:
-        rows: list[Record] = []
-        for row in self._matching(spec, request.scope, request.conditions, request.order, request.after,
-                                  request.descending):
-            rows.append(_copy(row))
-            if len(rows) > request.limit:
-                break
-        return rows
+        model = self._table(spec).model
+        rows = islice(self._matching(spec, request.scope, request.conditions, request.order, request.after,
+                                     request.descending), request.limit + 1)
+        return [model(row) for row in rows]
 
     async def select(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...],
                      order: str) -> list[Record]:
-        return [_copy(row) for row in self._matching(spec, scope, conditions, order)]
+        model = self._table(spec).model
+        return [model(row) for row in self._matching(spec, scope, conditions, order)]
 
     async def count(self, spec: TableSpec, scope: tuple[Eq, ...], conditions: tuple[Condition, ...]) -> int:
         """Bisections of a sorted index where that answers it (the whole scope, or one prefix
@@ -246,7 +248,8 @@ class MemoryEngine:
         index = table.index_for(prefix.column, columns) if prefix else next(
             (i for i in spec.orders if i.scope == columns), None)
         if index is None:  # a scope no keyset order has (e.g. every user of every tenant): a walk
-            return sum(1 for row in table.rows.values() if matches(row, (*scope, *conditions)))
+            every = (*scope, *conditions)
+            return sum(1 for row in table.all_rows() if table.matches(row, every))
         rest = tuple(c for c in conditions if c is not prefix)
         if not rest:
             return table.range_size(index, values, prefix.value if prefix else None)
@@ -258,11 +261,11 @@ class MemoryEngine:
     # -- grants -----------------------------------------------------------------------------
     async def upsert_grant(self, grant: UserApp) -> UserApp:
         table = self.tables[USER_APPS.name]
-        old = table.rows.get(grant.key())
-        if old is not None and old.status == "active":
-            return _copy(old)  # type: ignore[return-value]
-        row = grant if old is None else old.model_copy(update={"status": "active", "granted_at": grant.granted_at,
-                                                              "revoked_at": None})
+        old = table.get(grant.key())
+        if old is not None and table.value(old, "status") == "active":
+            return table.model(old)  # type: ignore[return-value]
+        row = table.row_of(grant) if old is None else table.with_changes(
+            old, {"status": "active", "granted_at": grant.granted_at, "revoked_at": None})
         stored = self._store(table, row, old)
         self._count_change(USER_APPS)
         return stored  # type: ignore[return-value]
@@ -271,9 +274,11 @@ class MemoryEngine:
         grants = self.tables[USER_APPS.name]
         users = self.tables[USERS.name]
         index = grants.index_for("user_id", ("tenant_id", "app_id"))
-        found = [users.rows[(tenant_id, g.user_id)] for g in grants.walk(index, (tenant_id, app_id))
-                 if g.status == "active" and (tenant_id, g.user_id) in users.rows]
-        return [_copy(u) for u in sorted(found, key=lambda u: u.username)]  # type: ignore[misc]
+        status, user_id = grants.position["status"], grants.position["user_id"]
+        found = [user for g in grants.walk(index, (tenant_id, app_id))
+                 if g[status] == "active" and (user := users.get((tenant_id, g[user_id]))) is not None]
+        username = users.position["username"]
+        return [users.model(u) for u in sorted(found, key=lambda u: u[username])]  # type: ignore[misc]
 
     async def ping(self) -> float:
         return 0.0
@@ -303,10 +308,13 @@ class MemoryEngine:
     def load(self, spec: TableSpec, rows: Iterable[Record]) -> int:
         """Add already-validated rows (demo data, snapshots), checking constraints; returns the count."""
         table = self._table(spec)
-        count = 0
-        for row in rows:
-            self._check(table, row, None)
-            table.add(row)
-            count += 1
-        return count
+        return self.load_rows(spec, [table.row_of(row) for row in rows])
 
+    def load_rows(self, spec: TableSpec, rows: Iterable[Row]) -> int:
+        """Add rows given as tuples in ``spec.columns`` order (their JSON values are handed
+        over, not copied), checking constraints in bulk; returns the count. Raises the
+        error a row-by-row load would have raised at its first violation (nothing of the
+        batch is kept then if the table was empty)."""
+        from stores.memory.bulk import install
+
+        return install(self, self._table(spec), rows)
