@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from itertools import groupby
+from itertools import groupby, islice
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from stores.memory.table import MemoryTable, Row, _find
 from stores.tables import ALL_TABLES, TableSpec
-from stores.transfer.copy import CopyFailed
+from stores.transfer.copy import CopyFailed, collector_paused
 from stores.transfer.digest import TableDigest
 
 if TYPE_CHECKING:
@@ -66,18 +66,52 @@ def _normalised(engine: MemoryEngine, table: MemoryTable, rows: list[Row]) -> li
     return list(zip(*columns))
 
 
+class TableBuilder:
+    """Rows of one table, a batch at a time, into the compact form, then its indexes at once.
+
+    Each batch is normalised as it arrives (``_normalised``) and its incoming tuples are
+    dropped with it, so the load's peak memory is the table plus one batch, not the table
+    twice. A batch with a broken foreign key, or a table that already holds rows, switches
+    the builder to keeping the rows as they come; ``finish`` then raises the error a
+    row-by-row load would have raised (or adds them one by one, beside the others).
+    """
+
+    def __init__(self, engine: MemoryEngine, table: MemoryTable) -> None:
+        self.engine, self.table = engine, table
+        self.ready: list[Row] = []
+        self.raw: list[Row] | None = None if not table.size else []
+
+    def add(self, batch: list[Row]) -> None:
+        if self.raw is None:
+            ready = _normalised(self.engine, self.table, batch)
+            if ready is not None:
+                self.ready.extend(ready)
+                return
+            self.raw, self.ready = self.ready, []  # normalised rows check as the incoming ones do
+        self.raw.extend(batch)
+
+    def finish(self) -> int:
+        table = self.table
+        if self.raw is None:
+            if table.install(self.ready):
+                return len(self.ready)
+            self.raw = self.ready
+        if not table.size:
+            _first_violation(self.engine, table, self.raw)  # raises
+        for row in table.share(self.raw):  # rows beside others: one by one, as a store writes them
+            self.engine._check(table, row, None)
+            table.add(row)
+        return len(self.raw)
+
+
 def install(engine: MemoryEngine, table: MemoryTable, rows: Iterable[Row]) -> int:
     """Add ``rows`` to ``table`` of ``engine``, checking every constraint; the count."""
-    rows = rows if isinstance(rows, list) else list(rows)
-    if not table.size:
-        ready = _normalised(engine, table, rows)
-        if ready is not None and table.install(ready):
-            return len(ready)
-        _first_violation(engine, table, rows)  # raises
-    for row in table.share(rows):  # rows beside others: one by one, as a store writes them
-        engine._check(table, row, None)
-        table.add(row)
-    return len(rows)
+    with collector_paused():  # millions of new tuples: the collector's passes would cost more than the load
+        builder = TableBuilder(engine, table)
+        iterator = iter(rows)
+        while batch := list(islice(iterator, CHUNK)):
+            builder.add(batch)
+        return builder.finish()
 
 
 def _first_violation(engine: MemoryEngine, table: MemoryTable, rows: list[Row]) -> None:
@@ -132,11 +166,10 @@ class MemoryLoader:
         await self.load_batches(spec, batches())
 
     async def load_batches(self, spec: TableSpec, batches: AsyncIterator[list[Row]]) -> None:
-        rows: list[Row] = []
-        extend = rows.extend
+        builder = TableBuilder(self.staging, self.staging.tables[spec.name])
         async for batch in batches:
-            extend(batch)
-        self.staging.load_rows(spec, rows)
+            builder.add(batch)
+        builder.finish()
 
     async def digest(self, spec: TableSpec, keyed: bool = False) -> TableDigest:
         """What the staged table holds, hashed the way every backend hashes rows."""
