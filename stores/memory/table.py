@@ -286,6 +286,7 @@ class RowsView(MutableMapping):
         table = self.table
         if not table.primary.put(table.row_of(model)):
             table.size += 1
+        table.changed()
 
     def __delitem__(self, key: Key) -> None:
         row = self.table.get(key)
@@ -320,6 +321,32 @@ class MemoryTable:
         self.orders = {index: _order(self, index) for index in spec.orders}
         self.size = 0
         self.rows = RowsView(self)
+        self.version = 0
+        """Grows with every change of the rows (a snapshot knows whether the table moved since)."""
+        self._digest: int | None = None
+        """XOR of the row hashes once asked for (``digest``), kept up to date by every write after."""
+
+    # -- the digest (stores.transfer.digest), kept as rows come and go ---------------------------
+    def digest(self) -> tuple[int, int]:
+        """Rows and the XOR of their hashes: computed over the stored tuples the first time,
+        then kept by ``add``/``discard`` (one row hash a write), so verifying an unchanged
+        table again costs nothing."""
+        if self._digest is None:
+            from stores.transfer.digest import encoder_for, fold
+
+            self._digest = fold(encoder_for(self.spec.name).hashes(self.all_rows()))
+        return self.size, self._digest
+
+    def _rehash(self, row: Row) -> None:
+        if self._digest is not None:
+            from stores.transfer.digest import encoder_for
+
+            self._digest ^= int.from_bytes(encoder_for(self.spec.name).hashes((row,))[0], "big")
+
+    def changed(self) -> None:
+        """Rows were changed around ``add``/``discard``: the kept digest no longer holds."""
+        self.version += 1
+        self._digest = None
 
     # -- rows and models ----------------------------------------------------------------------
     def row_of(self, model: Record, json_owned: bool = False) -> Row:
@@ -400,8 +427,12 @@ class MemoryTable:
         """Index a row (a model is turned into one); no checks (``MemoryEngine._check`` does them)."""
         if isinstance(row, Record):
             row = self.row_of(row)
-        if not self.primary.put(row):
+        self.version += 1
+        if self.primary.put(row):
+            self._digest = None  # replaced a row it does not know the hash of (only around the stores)
+        else:
             self.size += 1
+            self._rehash(row)
         for unique in self.uniques.values():
             if unique is not self.primary:
                 unique.put(row)
@@ -409,8 +440,10 @@ class MemoryTable:
             order.put(row)
 
     def discard(self, row: Row) -> None:
+        self.version += 1
         if self.primary.drop(row):
             self.size -= 1
+            self._rehash(row)
         for unique in self.uniques.values():
             if unique is not self.primary:
                 unique.drop(row)
@@ -427,6 +460,7 @@ class MemoryTable:
         for order in self.orders.values():
             order.build(rows)
         self.size = len(rows)
+        self.changed()
         return True
 
     def clear(self) -> None:
@@ -435,6 +469,7 @@ class MemoryTable:
         for order in self.orders.values():
             order.clear()
         self.size = 0
+        self.changed()
 
     # -- walks --------------------------------------------------------------------------------
     def index_for(self, order: str, scope: tuple[str, ...]) -> OrderIndex:
