@@ -380,3 +380,36 @@ async def test_a_role_that_cannot_alter_the_tables_copies_with_row_by_row_key_ch
     finally:
         await admin.execute(f'DROP OWNED BY "{role}"; DROP ROLE "{role}"')
         await admin.close()
+
+
+INDEX_DEFINITIONS = """
+SELECT i.relname, pg_get_indexdef(i.oid), x.indisvalid
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
+WHERE c.relnamespace = 'lokstra_auth'::regnamespace ORDER BY i.relname"""
+
+
+async def test_a_load_builds_the_indexes_it_dropped_again_exactly(migrated_db: str) -> None:
+    """The loader drops the plain indexes for the COPY and builds them after it: the same
+    names and definitions, valid, and used by the pages; a failed load keeps the old ones."""
+    admin = await asyncpg.connect(migrated_db)
+    try:
+        before = [tuple(r) for r in await admin.fetch(INDEX_DEFINITIONS)]
+        assert len(before) > 20
+        stores = await open_stores(pg_settings(migrated_db))
+        try:
+            source = MemoryEngine()
+            load_into_memory(source, DemoSpec(users=50))
+            await copy_tables(source, stores.engine, replace=True)
+            assert [tuple(r) for r in await admin.fetch(INDEX_DEFINITIONS)] == before
+            orphan = MemoryEngine()
+            load_into_memory(orphan, DemoSpec(users=5))
+            grant = next(iter(orphan.tables["user_apps"].rows.values()))
+            orphan.tables["user_apps"].add(grant.model_copy(update={"user_id": "ghost"}))
+            with pytest.raises(CopyFailed):
+                await copy_tables(orphan, stores.engine, replace=True)
+            assert [tuple(r) for r in await admin.fetch(INDEX_DEFINITIONS)] == before
+            assert await admin.fetchval("SELECT count(*) FROM lokstra_auth.users") == 90
+        finally:
+            await stores.close()
+    finally:
+        await admin.close()
