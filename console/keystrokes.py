@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from textual import events
 from textual.app import App
 from textual.widget import Widget
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 from stores.controls import drop_controls
 
@@ -88,6 +88,8 @@ class TypingBuffer:
 def _takes_bursts(widget: Widget | None) -> bool:
     if isinstance(widget, Input):
         return widget.type == "text" and not widget.restrict  # a restricted input judges each key
+    from textual.widgets import TextArea  # loaded with the first editor, not for the first screen
+
     return isinstance(widget, TextArea) and not widget.read_only
 
 

@@ -14,7 +14,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import events, on, work
@@ -27,7 +27,6 @@ from textual.widgets import DataTable, Input, Static
 
 from console.actions import bindings
 from console.browse.filters import FilterError, parse_filter
-from console.browse.jump import JumpError, Path, parse_jump, resolve_jump
 from console.browse.kinds import KINDS, ROOT, Extras, ListKind, crumbs
 from console.browse.paging import Position, known_total, range_text
 from console.browse.state import Frame, ListState
@@ -35,7 +34,6 @@ from console.screens.base import ConsoleScreen
 from console.screens.browse.actions import BROWSE_ACTIONS, WRITE_IDS
 from console.screens.browse.footer import BrowseFooter
 from console.screens.browse.palette import EntityCommands
-from console.screens.browse.prompts import AppPicker, ExportPrompt
 from console.screens.browse.table import BrowseTable
 from console.text import plain
 from console.widgets.crumbs import Crumbs
@@ -45,6 +43,9 @@ from stores.errors import StoreError
 log = logging.getLogger("lokstra.console.browse")
 from stores.query import Page, RowCount
 from stores.secrets import MASKED_FIELDS
+
+if TYPE_CHECKING:  # the jump parser and the prompts load when first used, not for the first screen
+    from console.browse.jump import Path
 
 EXACT_COUNT_UP_TO = 2_000_000
 """After showing a page counted by estimate, count exactly in the background when the
@@ -602,6 +603,8 @@ class BrowseScreen(ConsoleScreen):
             self.close_prompt_with_page = True
             self.reload_page()
         elif self.prompt_mode == "jump":
+            from console.browse.jump import JumpError, parse_jump
+
             try:
                 jump = parse_jump(text)
             except JumpError as exc:
@@ -612,6 +615,8 @@ class BrowseScreen(ConsoleScreen):
 
     @work(exclusive=True, group="browse-jump", exit_on_error=False)
     async def resolve(self, jump: Any) -> None:
+        from console.browse.jump import JumpError, resolve_jump
+
         stores = self.console.stores
         if stores is None:
             return
@@ -677,6 +682,8 @@ class BrowseScreen(ConsoleScreen):
         default = f"./{self._list_name()}-{stamp}.csv"
         frame = self.frame
         what = " ▸ ".join(self.crumb_text().split(" ▸ ")) + (f" (filter {frame.state.filter_text})" if frame.state.filter_text else "")
+        from console.screens.browse.prompts import ExportPrompt
+
         self.app.push_screen(ExportPrompt(default, what), lambda path: self._export_to(path, frame) if path else None)
 
     def _export_to(self, path: str, frame: Frame) -> None:
@@ -847,6 +854,8 @@ class BrowseScreen(ConsoleScreen):
         def picked(app_id: str | None) -> None:
             if app_id:
                 self._push_edit(generate(message.tenant_id, app_id, user_id=message.user_id))
+
+        from console.screens.browse.prompts import AppPicker
 
         self.app.push_screen(AppPicker(f"Generate a key owned by {message.user_id} for which app?", message.apps), picked)
 
