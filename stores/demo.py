@@ -100,32 +100,41 @@ def _rows(spec: DemoSpec) -> dict[str, Iterator[Row]]:
     }
 
 
-def _user_id(index: int) -> str:
-    return f"u{index:08d}"
+_user_id = "u{:08d}".format
+"""A demo user's id from its index (a bound method: called once per user and per grant)."""
 
 
 def _users(user_counts: list[tuple[str, int]], rng: random.Random) -> Iterator[Row]:
     statuses = ("active",) * 17 + ("suspended", "suspended", "deleted")
+    pick = rng.randrange
+    names = [(first, last, f"{first.lower()}.{last}", f"{first.title()} {last.title()}") for last in LAST for first in FIRST]
+    step, ten_days = timedelta(seconds=37), timedelta(days=10)
     for tenant_id, count in user_counts:
-        for index in range(count):
-            first, last = FIRST[index % len(FIRST)], LAST[(index // len(FIRST)) % len(LAST)]
-            username = f"{first}.{last}{index}"
-            status = statuses[rng.randrange(len(statuses))]
-            created = EPOCH + timedelta(seconds=index * 37)
-            yield (_user_id(index), tenant_id, username, f"{first.lower()}.{last}{index}@{tenant_id}.example.com",
-                   f"{first.title()} {last.title()}", status, {"dept": ("ops", "sales", "eng")[index % 3]} if index % 4 == 0 else None,
-                   created, created, created + timedelta(days=10) if status == "deleted" else None)
+        domain = f"@{tenant_id}.example.com"
+        created = EPOCH
+        for index in range(count):  # one row per step; the values are those of the plain formulas
+            first, last, mail, full = names[index % len(names)]
+            status = statuses[pick(20)]
+            yield (_user_id(index), tenant_id, f"{first}.{last}{index}", f"{mail}{index}{domain}", full, status,
+                   {"dept": ("ops", "sales", "eng")[index % 3]} if index % 4 == 0 else None,
+                   created, created, created + ten_days if status == "deleted" else None)
+            created += step
 
 
 def _grants(user_counts: list[tuple[str, int]], app_ids: dict[str, list[str]]) -> Iterator[Row]:
+    step, minute, second, twenty_days = timedelta(seconds=37), timedelta(seconds=60), timedelta(seconds=1), timedelta(days=20)
     for tenant_id, count in user_counts:
-        apps = app_ids[tenant_id]
+        first, second_app = app_ids[tenant_id][:2]
+        base = EPOCH + minute
         for index in range(count):
-            for a_index, app_id in enumerate(apps[:2] if index % 3 else apps[:1]):
-                granted = EPOCH + timedelta(seconds=index * 37 + 60 + a_index)
-                revoked = index % 11 == 0 and a_index == 0
-                yield (tenant_id, app_id, _user_id(index), "revoked" if revoked else "active", granted,
-                       granted + timedelta(days=20) if revoked else None)
+            user_id = _user_id(index)
+            if index % 11:
+                yield (tenant_id, first, user_id, "active", base, None)
+            else:
+                yield (tenant_id, first, user_id, "revoked", base, base + twenty_days)
+            if index % 3:
+                yield (tenant_id, second_app, user_id, "active", base + second, None)
+            base += step
 
 
 def demo_rows(spec: DemoSpec = DemoSpec()) -> dict[str, Iterator[Row]]:
