@@ -19,7 +19,7 @@ from stores.memory.engine import MemoryEngine
 from stores.models import APP_TYPES, BRANCH_TYPES
 from stores.owners import app_owner
 from stores.postgres import facts
-from stores.tables import ALL_TABLES, APP_KEYS, APPS, BRANCHES, DEFAULT_DATA_SCHEMA, TENANTS, USER_APPS, USERS, TableSpec
+from stores.tables import ALL_TABLES, APP_KEYS, APPS, BRANCHES, DEFAULT_DATA_SCHEMA, TENANTS, USER_APPS, USERS
 
 EPOCH = datetime(2026, 1, 5, 9, 0, 0)
 

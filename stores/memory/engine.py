@@ -11,16 +11,16 @@ stored data by mutating a model it holds.
 from __future__ import annotations
 
 import asyncio
-from itertools import islice
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
-from stores.errors import AlreadyExists, ReferenceMissing
 from stores.clock import UTC_CLOCK, Clock
+from stores.errors import AlreadyExists, ReferenceMissing
 from stores.memory.table import MemoryTable, Row
 from stores.models import Record, User, UserApp
 from stores.query import Condition, Eq, PageRequest, Prefix, RowCount
