@@ -32,6 +32,11 @@ CHUNK = 10_000
 """Rows handled at a time where the caller gives no batches (``load``, ``digest``)."""
 
 
+def _same(created: object, updated: object) -> object:
+    """``created`` itself when ``updated`` equals it (and is of its type): one object, not two."""
+    return created if updated == created and type(updated) is type(created) else updated
+
+
 def _normalised(engine: MemoryEngine, table: MemoryTable, rows: list[Row]) -> list[Row] | None:
     """``rows`` with vocabulary strings shared and each foreign key's last column replaced
     by the parent row's string; None when some row's parent is missing."""
@@ -44,6 +49,9 @@ def _normalised(engine: MemoryEngine, table: MemoryTable, rows: list[Row]) -> li
     columns: list = list(zip(*rows))
     for i, known in table.shared.items():
         columns[i] = list(map(known.setdefault, columns[i], columns[i]))
+    if table.same_time is not None:
+        created, updated = table.same_time
+        columns[updated] = list(map(_same, columns[created], columns[updated]))
     for fk in table.spec.foreign_keys:
         parent = engine.tables[fk.parent].primary
         last = position[fk.columns[-1]]

@@ -314,8 +314,13 @@ class MemoryTable:
         self.position = {column: i for i, column in enumerate(spec.columns)}
         self.key = _getter(tuple(self.position[c] for c in spec.key_columns))
         self.json = tuple(self.position[c] for c in spec.columns if c in spec.json_columns)
-        self.shared = {self.position[c]: {} for c in spec.columns if _vocabulary(spec, c)}
-        """Vocabulary columns: position -> the one string kept of each value."""
+        scopes = {c for fk in spec.foreign_keys for c in fk.columns[:-1]}
+        self.shared = {self.position[c]: {} for c in spec.columns if _vocabulary(spec, c) or c in scopes}
+        """Vocabulary columns and the leading columns of foreign keys (a grant's tenant_id):
+        position -> the one string kept of each value."""
+        self.same_time = ((self.position[spec.created_column], self.position[spec.touch_column])
+                          if spec.created_column in self.position and spec.touch_column in self.position else None)
+        """(created, updated) positions: a row never updated holds one timestamp object for both."""
         self.uniques = {u.constraint: UniqueIndex(self, u) for u in spec.all_uniques()}
         self.primary = self.uniques[spec.primary.constraint]
         self.orders = {index: _order(self, index) for index in spec.orders}
