@@ -387,8 +387,7 @@ class LokstraConsole(App[int]):
         if not unsaved:
             self.exit()
             return
-        folder = getattr(self.config, "report_dir", None)
-        self.push_screen(QuitModal(engine, unsaved, snapshot_path(folder)),
+        self.push_screen(QuitModal(engine, unsaved, snapshot_path(self.config.files_directory_or_here())),
                          lambda leave: self.exit() if leave else None)
     # -- end of quit ----------------------------------------------------------------------------
 

@@ -39,9 +39,17 @@ class HelpScreen(ModalScreen[None]):
             yield Static(table)
             yield Static(Text("Rebind any key by id in the settings file, e.g. [keymap] \"app.quit\" = \"ctrl+q\".", style="dim"))
             yield Static(plain(describe_log() + " · --debug logs more", style="dim"), id="log-path")
+            yield Static(plain(f"files: {files_folder(self.app)} (exports, snapshots, drill reports; report_dir in "
+                               "the settings file)", style="dim"), id="files-path")
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)
+
+
+def files_folder(app: object) -> str:
+    """Where exports, snapshots and drill reports go (``ConsoleConfig.report_dir``)."""
+    config = getattr(app, "config", None)
+    return str(config.files_directory_or_here()) if config is not None else "the current directory"
 
 
 def binding_rows(bindings: list[Binding]) -> list[tuple[str, str, str]]:

@@ -3,7 +3,9 @@ tenant of 100,000 users."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+from console.paths import default_files_directory
 from console.screens.browse.actions import WRITE_IDS
 from tests.browse.conftest import (
     BIG, SIZE, Backend, browse, crumbs, cursor_id, first_cells, notifications, settled, started, table, title, type_prompt,
@@ -204,7 +206,9 @@ async def test_export_writes_every_matching_row_not_only_the_page(backend: Backe
         await pilot.press("ctrl+e")
         await until(pilot, lambda: type(app.screen).__name__ == "ExportPrompt", "the export prompt")
         path_input = app.screen.query_one("#export-path")
-        assert path_input.value.startswith("./acme-corp-users-") and path_input.value.endswith(".csv")
+        default = Path(path_input.value)  # the console's files folder, made 0700 (issue 16 item 19)
+        assert default.parent == default_files_directory() and default.name.startswith("acme-corp-users-")
+        assert default.suffix == ".csv" and default.parent.stat().st_mode & 0o777 == 0o700
         path_input.value = str(target)
         await pilot.press("enter")
         await until(pilot, lambda: "Exported" in notifications(app), "the export", timeout=30)

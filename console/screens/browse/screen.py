@@ -14,6 +14,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path as FilePath
 from typing import Any
 
 from rich.text import Text
@@ -674,7 +675,7 @@ class BrowseScreen(ConsoleScreen):
         if self.console.stores is None:
             return
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        default = f"./{self._list_name()}-{stamp}.csv"
+        default = str(self.console.config.files_directory_or_here() / f"{self._list_name()}-{stamp}.csv")
         frame = self.frame
         what = " ▸ ".join(self.crumb_text().split(" ▸ ")) + (f" (filter {frame.state.filter_text})" if frame.state.filter_text else "")
         self.app.push_screen(ExportPrompt(default, what), lambda path: self._export_to(path, frame) if path else None)
@@ -712,7 +713,8 @@ class BrowseScreen(ConsoleScreen):
         if message.rows < 0:
             self.notify(message.path, title="Export failed", severity="error", timeout=10)
         else:
-            self.notify(f"{message.rows:,} rows written to {message.path}", title="Exported", timeout=8)
+            where = FilePath(message.path).expanduser().absolute()
+            self.notify(f"{message.rows:,} rows written to {where}", title="Exported", timeout=8)
 
     # -- edits (the forms are console.edit's) -------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
