@@ -217,8 +217,9 @@ class MemoryEngine:
                   order: str, after: str | None = None, descending: bool = False) -> Iterable[Record]:
         table = self._table(spec)
         index = table.index_for(order, tuple(eq.column for eq in scope))
-        prefix = next((c.value for c in conditions if isinstance(c, Prefix) and c.column == order), None)
-        for row in table.walk(index, tuple(eq.value for eq in scope), after, prefix, reverse=descending):
+        prefix = next((c for c in conditions if isinstance(c, Prefix) and c.column == order), None)
+        span = prefix.span() if prefix is not None else None
+        for row in table.walk(index, tuple(eq.value for eq in scope), after, span, reverse=descending):
             if matches(row, conditions):
                 yield row
 
@@ -248,7 +249,7 @@ class MemoryEngine:
         if index is None:  # a scope no keyset order has (e.g. every user of every tenant): a walk
             return sum(1 for row in table.rows.values() if matches(row, (*scope, *conditions)))
         rest = tuple(c for c in conditions if c is not prefix)
-        if not rest:
+        if not rest and not (prefix is not None and prefix.fold):  # a folded prefix is a range plus a test
             return table.range_size(index, values, prefix.value if prefix else None)
         return sum(1 for _ in self._matching(spec, scope, conditions, index.column))
 

@@ -19,7 +19,7 @@ def matches(row: Record, conditions: tuple[Condition, ...]) -> bool:
             if value != condition.value:
                 return False
         elif isinstance(condition, Prefix):
-            if not isinstance(value, str) or not value.startswith(condition.value):
+            if not isinstance(value, str) or not condition.matches(value):
                 return False
         elif isinstance(condition, Before):
             if value is None or not value < condition.value:
@@ -78,43 +78,44 @@ class MemoryTable:
         return self.spec.order(order, scope)
 
     def walk(self, index: OrderIndex, scope_values: tuple, after: str | None = None,
-             prefix: str | None = None, reverse: bool = False) -> Iterator[Record]:
-        """Rows of one scope in index order, strictly after ``after``; with ``prefix`` (on the
-        order column) start at the prefix and stop past it instead of scanning the scope.
-        ``reverse`` walks backwards from the end of the scope (or strictly before ``after``)."""
+             span: tuple[str, str | None] | None = None, reverse: bool = False) -> Iterator[Record]:
+        """Rows of one scope in index order, strictly after ``after``; with ``span`` (a range
+        of the order column, ``Prefix.span``) start at its low end and stop at its high end
+        instead of scanning the scope. ``reverse`` walks backwards from the end of the scope
+        (or strictly before ``after``)."""
         if reverse:
-            yield from self._walk_back(index, scope_values, after, prefix)
+            yield from self._walk_back(index, scope_values, after, span)
             return
         tree = self.sorted[index]
         start: tuple = scope_values
         inclusive = True
         if after is not None:
             start, inclusive = (*scope_values, after), False
-        if prefix is not None and (after is None or prefix > after):
-            start, inclusive = (*scope_values, prefix), True
+        low, high = span if span is not None else (None, None)
+        if low is not None and (after is None or low > after):
+            start, inclusive = (*scope_values, low), True
         width = len(scope_values)
         for sort_key in tree.irange(minimum=start, inclusive=(inclusive, True)):
             if sort_key[:width] != scope_values:
                 return
-            if prefix is not None and not sort_key[width].startswith(prefix):
+            if high is not None and sort_key[width] >= high:
                 return
             yield self.rows[tree[sort_key]]
 
     def _walk_back(self, index: OrderIndex, scope_values: tuple, before: str | None,
-                   prefix: str | None) -> Iterator[Record]:
+                   span: tuple[str, str | None] | None) -> Iterator[Record]:
         tree = self.sorted[index]
         upper: tuple | None = _after_scope(scope_values)
-        if prefix is not None:
-            bound = prefix_upper_bound(prefix)
-            if bound is not None:
-                upper = (*scope_values, bound)
+        low, high = span if span is not None else (None, None)
+        if high is not None:
+            upper = (*scope_values, high)
         if before is not None and (upper is None or (*scope_values, before) < upper):
             upper = (*scope_values, before)
         width = len(scope_values)
         for sort_key in tree.irange(maximum=upper, inclusive=(True, False), reverse=True):
             if sort_key[:width] != scope_values:
                 return
-            if prefix is not None and not sort_key[width].startswith(prefix):
+            if low is not None and sort_key[width] < low:
                 return
             yield self.rows[tree[sort_key]]
 

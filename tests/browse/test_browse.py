@@ -40,6 +40,32 @@ async def test_drill_down_to_an_apps_keys_and_back_keeps_the_cursor(backend: Bac
         assert app.is_running and app.current_mode == "browse" and crumbs(app) == "tenants"
 
 
+async def test_filters_ignore_letter_case_and_escape_clears_one_first(backend: Backend) -> None:
+    """Issue 16 item 11: ``Alice`` finds alice (and ``OLIVIA.SMITH12@`` her email) on both
+    backends; Escape clears an active filter first and leaves the level only after that."""
+    app = backend.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("colon")
+        await type_prompt(pilot, "users acme-corp")
+        await settled(pilot, app, "tenants ▸ acme-corp ▸ users")
+        for typed, column in (("Olivia.Smith12", "username"), ("OLIVIA.SMITH12@", "email")):
+            await pilot.press("slash")
+            await pilot.press(*["backspace"] * 20)
+            await type_prompt(pilot, typed)
+            await until(pilot, lambda: browse(app).frame.state.filter_text == typed and browse(app).rows
+                        and browse(app).painted_generation == browse(app).generation, f"the rows for {typed}")
+            shown = [getattr(browse(app).rows[key], column) for key in browse(app).rows]
+            assert shown and all(value.lower().startswith(typed.lower()) for value in shown), shown
+            assert "olivia.smith12" in first_cells(app)
+        await pilot.press("escape")
+        await settled(pilot, app, "tenants ▸ acme-corp ▸ users", "the unfiltered list, same level")
+        assert browse(app).frame.state.filter_text == "" and "/ " not in str(browse(app).query_one("#tabs").render())
+        assert len(first_cells(app)) == table(app).row_count and not all(c.startswith("olivia") for c in first_cells(app))
+        await pilot.press("escape")
+        await settled(pilot, app, "tenants", "one level up")
+
+
 async def test_filter_by_email_prefix_stays_when_going_in_and_back(backend: Backend) -> None:
     app = backend.app()
     async with app.run_test(size=SIZE) as pilot:

@@ -495,7 +495,8 @@ class BrowseScreen(ConsoleScreen):
         self.reload_page()
 
     def action_back_level(self) -> None:
-        """Escape: closes the prompt, then ends a reveal, then the narrow detail pane, then goes up."""
+        """Escape: closes the prompt, then ends a reveal, then the narrow detail pane, then clears
+        the list's filter (as k9s does), then goes up."""
         if self.prompt_mode is not None:
             self._close_prompt()
             return
@@ -505,6 +506,11 @@ class BrowseScreen(ConsoleScreen):
         if self.has_class("-narrow") and self.has_class("-detail"):
             self.detail_wanted = False
             self._apply_detail_visibility()
+            return
+        state = self.frame.state
+        if state.filter_text:
+            state.set_filter("", {})
+            self.reload_page()
             return
         if len(self.stack) > 1:
             self.stack.pop()
