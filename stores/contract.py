@@ -60,11 +60,14 @@ class AppFilter(Filter):
     name_prefix: Text | None = None
     """Apps are paged by name, so this is a range of that index (the grant dialog's lookup).
     Every ``*_prefix`` of the filters ignores letter case (``stores.query.Prefix``)."""
+    id_prefix: Text | None = None
+    """Apps whose id starts with this (a walk of the tenant's apps, which are few)."""
     type: AppType | None = None
     status: AppStatus | None = None
 
     def conditions(self) -> tuple[Condition, ...]:
         return _present(Prefix("name", self.name_prefix, fold=True) if self.name_prefix else None,
+                        Prefix("id", self.id_prefix, fold=True) if self.id_prefix else None,
                         Eq("type", self.type) if self.type else None,
                         Eq("status", self.status) if self.status else None)
 
