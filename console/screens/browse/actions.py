@@ -8,6 +8,8 @@ BROWSE_ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("browse.filter", "slash", "filter", "Filter"),
     ActionSpec("browse.jump", "colon", "jump", "Jump"),
     ActionSpec("browse.detail", "i", "toggle_detail", "Detail"),
+    ActionSpec("browse.detail_focus", "I", "focus_detail", "Scroll the detail pane (arrows, PageUp/PageDown; "
+               "Escape or I goes back to the list)", show=False),
     ActionSpec("browse.export", "ctrl+e", "export", "Export"),
     ActionSpec("browse.reload", "r", "reload", "Reload", show=False),
     ActionSpec("browse.tab_next", "tab,right_square_bracket", "cycle_tab(1)", "Next tab", show=False),

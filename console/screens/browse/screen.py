@@ -86,6 +86,7 @@ class BrowseScreen(ConsoleScreen):
     BrowseScreen #detail { display: none; width: 45%; height: 1fr; }
     BrowseScreen.-narrow #body { layout: vertical; }
     BrowseScreen.-narrow #detail { width: 100%; height: 11; border-left: none; border-top: tall $panel; }
+    BrowseScreen.-narrow #detail:focus { border-top: tall $accent; }
     BrowseScreen.-detail #detail { display: block; }
     BrowseScreen #prompt { display: none; border: none; height: 1; padding: 0 1; background: $boost; }
     """
@@ -465,11 +466,25 @@ class BrowseScreen(ConsoleScreen):
         self.set_class(wanted, "-detail")
         self.call_after_refresh(self._update_detail)
 
+    def action_focus_detail(self) -> None:
+        """I: into the detail pane (shown if it was not), where the arrows, PageUp/PageDown,
+        Home and End scroll it: at 80x24 it has ~10 lines and a row has more fields. I again
+        (or Escape) goes back to the list."""
+        detail = self.query_one("#detail", DetailPane)
+        if detail.has_focus:
+            self.table.focus()
+            return
+        if not self.has_class("-detail"):
+            self.detail_wanted = True
+            self._apply_detail_visibility()
+        detail.focus()
+
     def action_toggle_detail(self) -> None:
         shown = self.has_class("-detail")
         self.detail_wanted = not shown
         if shown:
             self._end_reveal()
+            self.table.focus()
         self._apply_detail_visibility()
 
     @on(BrowseTable.Resized)
@@ -499,6 +514,9 @@ class BrowseScreen(ConsoleScreen):
         the list's filter (as k9s does), then goes up."""
         if self.prompt_mode is not None:
             self._close_prompt()
+            return
+        if self.query_one("#detail", DetailPane).has_focus:
+            self.table.focus()
             return
         if self.revealed is not None:
             self._end_reveal()
