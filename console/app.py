@@ -65,6 +65,13 @@ class LokstraConsole(App[int]):
     MODES = {name: _screen_factory(location) for name, (_, location) in SCREENS.items()}
     DEFAULT_MODE = "browse"
     BINDINGS = bindings(APP_ACTIONS)
+    CSS = """
+    /* Notifications at the top right, under the header line, at most half the height: dialogs
+       keep their buttons at their bottom, where Textual's bottom-right toasts covered them
+       (issue 16 item 12, tests/tui/test_toasts.py). */
+    ToastRack { dock: top; align: right top; margin-top: 1; margin-bottom: 0; max-height: 50%; }
+    Toast { margin-top: 0; margin-bottom: 1; padding: 0 1; }
+    """
 
     class BackendOpened(Message):
         def __init__(self, stores: Stores) -> None:

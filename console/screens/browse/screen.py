@@ -76,6 +76,7 @@ class BrowseScreen(ConsoleScreen):
     HELP = ("Enter opens, Escape goes back, Tab switches tabs, PageDown/End page. "
             "/ filters (alice, a@b, status:…, type:…, env:…, expires<30d); : jumps (:users acme, :keys acme/web).")
     BINDINGS = bindings(BROWSE_ACTIONS)
+    ACTION_SPECS = BROWSE_ACTIONS
     COMMANDS = {EntityCommands}
     AUTO_FOCUS = "#list"
     DEFAULT_CSS = """
