@@ -23,7 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from console.actions import APP_ACTIONS, bindings
 from console.config import ConsoleConfig
-from console.keystrokes import TypingBuffer, clean_paste
+from console.keystrokes import KeyHandled, KeyOrder, TypingBuffer, clean_paste
 from console.logs import describe_log, log_worker_error, scrub_text
 from console.screens.base import ConsoleScreen
 from console.screens.help import HelpScreen, binding_rows
@@ -94,6 +94,7 @@ class LokstraConsole(App[int]):
         install_terminal_guard()
         super().__init__()
         self.typing = TypingBuffer(self)
+        self.key_order = KeyOrder(self)
         self.stop_line: str | None = None
         """The one line printed on the terminal when the console stopped on an error (cli.py)."""
         self.config = config or ConsoleConfig()
@@ -299,15 +300,29 @@ class LokstraConsole(App[int]):
                        markup=False)
 
     async def on_event(self, event: events.Event) -> None:
-        """Typed bursts and pastes pass console/keystrokes.py first: a burst of keys for a text
-        field is one insertion, a paste loses its control characters."""
+        """Typed bursts and pastes pass console/keystrokes.py first: input waits behind a key
+        still on its way (KeyOrder), a burst of keys for a text field is one insertion, a paste
+        loses its control characters."""
         if isinstance(event, (events.InputEvent, events.Paste)) and not event.is_forwarded:
+            if self.key_order.hold(event):
+                return
             if isinstance(event, events.Key) and self.app_focus and self.typing.take(event):
                 return
             self.typing.flush()
             if isinstance(event, events.Paste):
                 event = clean_paste(event)
+            if isinstance(event, events.Key):
+                target = self.focused or (self.screen if self.screen_stack else None)
+                await super().on_event(event)
+                if event.is_forwarded and target is not None:  # not taken by a priority binding
+                    self.key_order.forwarded(event, target)
+                return
         await super().on_event(event)
+
+    @on(KeyHandled)
+    async def _key_handled(self, message: KeyHandled) -> None:
+        for event in self.key_order.settled(message.key):
+            await self.on_event(event)
 
     # -- an unexpected error ---------------------------------------------------------------
     def _fatal_error(self) -> None:
