@@ -17,8 +17,9 @@ from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.notifications import SeverityLevel
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
+from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
 
 from console.actions import APP_ACTIONS, bindings
@@ -128,7 +129,8 @@ class LokstraConsole(App[int]):
         return HeaderState(backend=backend, target=where, profile=self.profile_name, environment=self.environment,
                            health=self.health, rtt_ms=rtt_ms, read_only=self.settings.read_only, screen=screen,
                            pooled=getattr(active, "pooler", None) is not None,
-                           layout=getattr(getattr(active, "layout", None), "name", None))
+                           layout=getattr(getattr(active, "layout", None), "name", None),
+                           in_text=isinstance(self.focused, (Input, TextArea)))
 
     def active_settings(self) -> Settings:
         """The settings of the engine in use: after a live switch they differ from the
@@ -361,6 +363,13 @@ class LokstraConsole(App[int]):
     def action_back(self) -> None:
         if len(self.screen_stack) > 1:
             self.pop_screen()
+
+    def action_goto_screen(self, name: str) -> None:
+        """1–5 / alt+1–5: switch screens; not while a dialog is open (it is finished first)."""
+        if self.screen_stack and isinstance(self.screen, ModalScreen):
+            return
+        if name != self.current_mode:
+            self.switch_mode(name)
 
     def action_help(self) -> None:
         screen = self.screen

@@ -51,6 +51,12 @@ class ConsoleScreen(Screen[None]):
                         "or the profile's read_only): start it without to make changes.", title="Read-only",
                         severity="warning", timeout=6)
 
+    def on_descendant_focus(self) -> None:
+        self.refresh_header()  # the strip says alt+ while the focus is in a text field
+
+    def on_descendant_blur(self) -> None:
+        self.refresh_header()
+
     def on_screen_resume(self) -> None:
         self.refresh_header()
         if self.console.stores is not None:

@@ -133,12 +133,12 @@ def test_header_tenants_screens_help_and_quit(console_in_tmux: Tmux, tmp_path: P
     lines = tmux.screen()
     assert len(lines) == ROWS and all(len(line) <= COLS for line in lines)
     assert "MEMORY" in lines[0] and "demo data" in lines[0], lines[0]
-    assert "browse" in lines[0]
+    assert "▸3 browse" in lines[0] and "1" in lines[0] and "5" in lines[0], lines[0]  # the screens' strip
     assert "acme-corp" in text or "Acme Corporation" in text
 
     for key, name in SCREENS.items():
         tmux.keys(key)
-        tmux.wait_for(f"▸ {name}")
+        tmux.wait_for(f"▸{key} {name}")  # the header's strip marks the current screen
     # Leave the Connection form, then back to Browse. "3" waits until the Escape has been taken
     # (the focused field's colours change): sent together to a console starved of CPU, the two
     # bytes read as alt+3.
@@ -146,7 +146,7 @@ def test_header_tenants_screens_help_and_quit(console_in_tmux: Tmux, tmp_path: P
     tmux.keys("Escape")
     tmux.wait_until(lambda: tmux.styled() != focused, "the form to lose the focus on Escape")
     tmux.keys("3")
-    tmux.wait_for("▸ browse", "Acme Corporation")
+    tmux.wait_for("▸3 browse", "Acme Corporation")
 
     tmux.keys("F1")
     tmux.wait_for("╭")

@@ -229,6 +229,7 @@ class BrowseScreen(ConsoleScreen):
         if self.exporting:
             text.append_text(Text.assemble("   ", plain(self.exporting, "italic")))
         self.query_one("#tabs", Static).update(text)
+        self.refresh_bindings()  # the footer shows the edit keys of this list (check_action)
 
     # -- loading ------------------------------------------------------------------------------
     def page_size(self) -> int:
