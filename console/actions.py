@@ -18,21 +18,32 @@ class ActionSpec:
     writes: bool = False
     show: bool = True
     priority: bool = False
+    short: str = ""
+    """The footer's label when ``description`` (F1's) is too long for it."""
+    group: str = ""
+    """Keys of one footer group: shown together under this one label (``s a status``)."""
 
+
+SCREEN_KEYS: tuple[tuple[str, str], ...] = (
+    ("1", "connection"), ("2", "migrations"), ("3", "browse"), ("4", "monitor"), ("5", "backend"))
+"""The screens by number: the header's strip shows them, the bindings below switch to them."""
 
 APP_ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("app.help", "f1", "help", "Help"),
     ActionSpec("app.quit", "ctrl+q", "quit", "Quit", priority=True),
-    ActionSpec("app.screen.connection", "1", "switch_mode('connection')", "Connection", show=False),
-    ActionSpec("app.screen.migrations", "2", "switch_mode('migrations')", "Migrations", show=False),
-    ActionSpec("app.screen.browse", "3", "switch_mode('browse')", "Browse", show=False),
-    ActionSpec("app.screen.monitor", "4", "switch_mode('monitor')", "Monitor", show=False),
-    ActionSpec("app.screen.backend", "5", "switch_mode('backend')", "Backend", show=False),
+    # One rule on every screen: the digit switches screens where it is not text (a list, a
+    # button); alt+digit switches from anywhere, a text field too (priority: before the field).
+    *(ActionSpec(f"app.screen.{name}", digit, f"goto_screen('{name}')", f"{name.title()} screen",
+                 show=False) for digit, name in SCREEN_KEYS),
+    *(ActionSpec(f"app.screen.{name}.anywhere", f"alt+{digit}", f"goto_screen('{name}')",
+                 f"{name.title()} screen", show=False, priority=True)
+      for digit, name in SCREEN_KEYS),
     ActionSpec("app.back", "escape", "back", "Back", show=False),
 )
 
 
 def bindings(specs: tuple[ActionSpec, ...], read_only: bool = False) -> list[Binding]:
     """Textual bindings for ``specs``, each with its id so the keymap can rebind it."""
-    return [Binding(s.keys, s.action, s.description, show=s.show, id=s.id, priority=s.priority)
+    return [Binding(s.keys, s.action, s.short or s.description, show=s.show, id=s.id, priority=s.priority,
+                    tooltip=s.description, group=Binding.Group(s.group, compact=True) if s.group else None)
             for s in specs if not (read_only and s.writes)]

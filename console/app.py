@@ -17,13 +17,14 @@ from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.notifications import SeverityLevel
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
+from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
 
 from console.actions import APP_ACTIONS, bindings
 from console.config import ConsoleConfig
-from console.keystrokes import TypingBuffer, clean_paste
+from console.keystrokes import KeyHandled, KeyOrder, TypingBuffer, clean_paste
 from console.logs import describe_log, log_worker_error, scrub_text
 from console.screens.base import ConsoleScreen
 from console.screens.help import HelpScreen, binding_rows
@@ -65,6 +66,13 @@ class LokstraConsole(App[int]):
     MODES = {name: _screen_factory(location) for name, (_, location) in SCREENS.items()}
     DEFAULT_MODE = "browse"
     BINDINGS = bindings(APP_ACTIONS)
+    CSS = """
+    /* Notifications at the top right, under the header line, at most half the height: dialogs
+       keep their buttons at their bottom, where Textual's bottom-right toasts covered them
+       (issue 16 item 12, tests/tui/test_toasts.py). */
+    ToastRack { dock: top; align: right top; margin-top: 1; margin-bottom: 0; max-height: 50%; }
+    Toast { margin-top: 0; margin-bottom: 1; padding: 0 1; }
+    """
 
     class BackendOpened(Message):
         def __init__(self, stores: Stores) -> None:
@@ -87,6 +95,7 @@ class LokstraConsole(App[int]):
         install_terminal_guard()
         super().__init__()
         self.typing = TypingBuffer(self)
+        self.key_order = KeyOrder(self)
         self.stop_line: str | None = None
         """The one line printed on the terminal when the console stopped on an error (cli.py)."""
         self.config = config or ConsoleConfig()
@@ -120,7 +129,8 @@ class LokstraConsole(App[int]):
         return HeaderState(backend=backend, target=where, profile=self.profile_name, environment=self.environment,
                            health=self.health, rtt_ms=rtt_ms, read_only=self.settings.read_only, screen=screen,
                            pooled=getattr(active, "pooler", None) is not None,
-                           layout=getattr(getattr(active, "layout", None), "name", None))
+                           layout=getattr(getattr(active, "layout", None), "name", None),
+                           in_text=isinstance(self.focused, (Input, TextArea)))
 
     def active_settings(self) -> Settings:
         """The settings of the engine in use: after a live switch they differ from the
@@ -292,15 +302,29 @@ class LokstraConsole(App[int]):
                        markup=False)
 
     async def on_event(self, event: events.Event) -> None:
-        """Typed bursts and pastes pass console/keystrokes.py first: a burst of keys for a text
-        field is one insertion, a paste loses its control characters."""
+        """Typed bursts and pastes pass console/keystrokes.py first: input waits behind a key
+        still on its way (KeyOrder), a burst of keys for a text field is one insertion, a paste
+        loses its control characters."""
         if isinstance(event, (events.InputEvent, events.Paste)) and not event.is_forwarded:
+            if self.key_order.hold(event):
+                return
             if isinstance(event, events.Key) and self.app_focus and self.typing.take(event):
                 return
             self.typing.flush()
             if isinstance(event, events.Paste):
                 event = clean_paste(event)
+            if isinstance(event, events.Key):
+                target = self.focused or (self.screen if self.screen_stack else None)
+                await super().on_event(event)
+                if event.is_forwarded and target is not None:  # not taken by a priority binding
+                    self.key_order.forwarded(event, target)
+                return
         await super().on_event(event)
+
+    @on(KeyHandled)
+    async def _key_handled(self, message: KeyHandled) -> None:
+        for event in self.key_order.settled(message.key):
+            await self.on_event(event)
 
     # -- an unexpected error ---------------------------------------------------------------
     def _fatal_error(self) -> None:
@@ -339,6 +363,13 @@ class LokstraConsole(App[int]):
     def action_back(self) -> None:
         if len(self.screen_stack) > 1:
             self.pop_screen()
+
+    def action_goto_screen(self, name: str) -> None:
+        """1–5 / alt+1–5: switch screens; not while a dialog is open (it is finished first)."""
+        if self.screen_stack and isinstance(self.screen, ModalScreen):
+            return
+        if name != self.current_mode:
+            self.switch_mode(name)
 
     def action_help(self) -> None:
         screen = self.screen
@@ -387,8 +418,7 @@ class LokstraConsole(App[int]):
         if not unsaved:
             self.exit()
             return
-        folder = getattr(self.config, "report_dir", None)
-        self.push_screen(QuitModal(engine, unsaved, snapshot_path(folder)),
+        self.push_screen(QuitModal(engine, unsaved, snapshot_path(self.config.files_directory_or_here())),
                          lambda leave: self.exit() if leave else None)
     # -- end of quit ----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from pydantic_settings import (
     BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource,
 )
 
+from console.paths import default_files_directory, private_directory
 from stores.settings import SslMode, Settings
 
 Environment = Literal["development", "staging", "production"]
@@ -75,6 +76,8 @@ class ConsoleConfig(BaseSettings):
     health_interval: float = Field(5.0, ge=0.5, le=300)
     write_wait: float = Field(30.0, gt=0, description="seconds a write waits for a live switch to finish")
     allow_hard_delete: bool = Field(False, description="offer hard deletes (with cascade); off: only status changes")
+    report_dir: Path | None = Field(None, description="where exports, memory snapshots and drill reports go by "
+                                    "default (unset: $XDG_STATE_HOME/lokstra-console/files)")
 
     @classmethod
     def settings_customise_sources(
@@ -83,6 +86,22 @@ class ConsoleConfig(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_path()))
+
+    def files_directory(self) -> Path:
+        """The folder for exports, snapshots and drill reports (``report_dir`` or the state
+        directory's), created 0700. The console's own default folder is tightened to 0700 if it
+        is wider; a folder the operator named keeps its permissions. Raises OSError when it
+        cannot be created (the dialogs then offer the current directory)."""
+        if self.report_dir is not None:
+            return private_directory(Path(self.report_dir).expanduser(), tighten=False)
+        return private_directory(default_files_directory())
+
+    def files_directory_or_here(self) -> Path:
+        """``files_directory()``, or the current directory when it cannot be created."""
+        try:
+            return self.files_directory()
+        except OSError:
+            return Path.cwd()
 
     def profile(self, name: str | None = None) -> Profile | None:
         chosen = name or self.active_profile
@@ -118,7 +137,7 @@ def _toml_value(value: Any) -> str:
 
 def to_toml(config: ConsoleConfig, keep_passwords: frozenset[str] = frozenset()) -> str:
     lines: list[str] = []
-    for key in ("active_profile", "animations", "health_interval", "write_wait", "allow_hard_delete"):
+    for key in ("active_profile", "animations", "health_interval", "write_wait", "allow_hard_delete", "report_dir"):
         value = getattr(config, key)
         if value is not None:
             lines.append(f"{key} = {_toml_value(value)}")

@@ -19,9 +19,12 @@ the text areas).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from textual import events
 from textual.app import App
+from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.widget import Widget
 from textual.widgets import Input
 
@@ -97,3 +100,57 @@ def clean_paste(event: events.Paste) -> events.Paste:
     """The paste without control characters (the same event when it has none)."""
     text = drop_controls(event.text, keep=PASTE_KEEPS)
     return event if text == event.text else events.Paste(text)
+
+
+class KeyHandled(Message):
+    """Posted right behind a forwarded key to the widget it went to: it bubbles the same way,
+    so it reaches the app once the key has been handled or stopped on its way up."""
+
+    def __init__(self, key: events.Key) -> None:
+        self.key = key
+        super().__init__()
+
+
+SETTLE_SECONDS = 1.0
+"""How long input waits for a key to come back at most (a widget removed meanwhile never
+passes the marker on): after that, what was held is handled anyway."""
+
+
+class KeyOrder:
+    """Input is handled in the order it was typed, also when it arrives in one burst.
+
+    Textual hands a key to the focused widget through that widget's queue, and a key no widget
+    takes comes back to the app's queue to be matched against the bindings (Tab: focus the next
+    field). Keys typed right after it were already in the app's queue ahead of it, so they went
+    to the field that still had the focus: a burst "name, Tab, email" put both into the name
+    field. Here, once a key was forwarded, the input events behind it wait until that key's
+    ``KeyHandled`` marker is back (or ``SETTLE_SECONDS`` passed), then go on in order."""
+
+    def __init__(self, app: App[object]) -> None:
+        self.app = app
+        self.waiting_for: events.Key | None = None
+        self.held: list[events.Event] = []
+        self._timer: Any = None
+
+    def hold(self, event: events.Event) -> bool:
+        """True: ``event`` waits behind a key still on its way."""
+        if self.waiting_for is None:
+            return False
+        self.held.append(event)
+        return True
+
+    def forwarded(self, key: events.Key, target: MessagePump) -> None:
+        """``key`` went to ``target``: what comes next waits for it."""
+        self.waiting_for = key
+        target.post_message(KeyHandled(key))
+        self._timer = self.app.set_timer(SETTLE_SECONDS, lambda: self.settled(key))
+
+    def settled(self, key: events.Key) -> list[events.Event]:
+        """``key`` was handled: the events held behind it, to handle now (in order)."""
+        if key is not self.waiting_for:
+            return []
+        if self._timer is not None:
+            self._timer.stop()
+        self.waiting_for, self._timer = None, None
+        held, self.held = self.held, []
+        return held

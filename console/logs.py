@@ -30,6 +30,7 @@ from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from pydantic import SecretStr
 
+from console.paths import private_directory, state_directory
 from stores.controls import visible
 from stores.postgres.diagnose import scrub
 from stores.secrets import mask_json
@@ -50,8 +51,7 @@ def log_path() -> Path:
     override = os.environ.get(LOG_ENV)
     if override:
         return Path(override).expanduser()
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state).expanduser() / "lokstra-console" / "console.log"
+    return state_directory() / "console.log"
 
 
 # ----- secrets ------------------------------------------------------------------------------
@@ -175,9 +175,7 @@ def describe_log() -> str:
 
 def _private_directory(folder: Path, ours: bool) -> None:
     """Create ``folder`` 0700; tighten it when it is the console's own state directory."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if ours and folder.stat().st_uid == os.getuid() and folder.stat().st_mode & 0o077:
-        folder.chmod(0o700)
+    private_directory(folder, tighten=ours)
 
 
 def setup_logging(debug: bool = False, path: Path | None = None, max_bytes: int = MAX_BYTES) -> LogSetup:

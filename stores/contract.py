@@ -51,19 +51,23 @@ class TenantFilter(Filter):
     deleted: bool | None = None
 
     def conditions(self) -> tuple[Condition, ...]:
-        return _present(Prefix("name", self.name_prefix) if self.name_prefix else None,
+        return _present(Prefix("name", self.name_prefix, fold=True) if self.name_prefix else None,
                         Eq("status", self.status) if self.status else None,
                         _soft_deleted(self.deleted))
 
 
 class AppFilter(Filter):
     name_prefix: Text | None = None
-    """Apps are paged by name, so this is a range of that index (the grant dialog's lookup)."""
+    """Apps are paged by name, so this is a range of that index (the grant dialog's lookup).
+    Every ``*_prefix`` of the filters ignores letter case (``stores.query.Prefix``)."""
+    id_prefix: Text | None = None
+    """Apps whose id starts with this (a walk of the tenant's apps, which are few)."""
     type: AppType | None = None
     status: AppStatus | None = None
 
     def conditions(self) -> tuple[Condition, ...]:
-        return _present(Prefix("name", self.name_prefix) if self.name_prefix else None,
+        return _present(Prefix("name", self.name_prefix, fold=True) if self.name_prefix else None,
+                        Prefix("id", self.id_prefix, fold=True) if self.id_prefix else None,
                         Eq("type", self.type) if self.type else None,
                         Eq("status", self.status) if self.status else None)
 
@@ -86,8 +90,8 @@ class UserFilter(Filter):
     deleted: bool | None = None
 
     def conditions(self) -> tuple[Condition, ...]:
-        return _present(Prefix("username", self.username_prefix) if self.username_prefix else None,
-                        Prefix("email", self.email_prefix) if self.email_prefix else None,
+        return _present(Prefix("username", self.username_prefix, fold=True) if self.username_prefix else None,
+                        Prefix("email", self.email_prefix, fold=True) if self.email_prefix else None,
                         Eq("status", self.status) if self.status else None,
                         _soft_deleted(self.deleted))
 

@@ -31,10 +31,46 @@ class Eq:
 
 @dataclass(frozen=True)
 class Prefix:
-    """Text starts with ``value`` (case-sensitive, code-point comparison on both backends)."""
+    """Text starts with ``value``: code point by code point, or with ``fold`` letter case
+    ignored (each character may be any of its ``case_variants``, decided here in Python and
+    nowhere else, so both backends agree whatever the database's locale; see ``span``)."""
 
     column: str
     value: str
+    fold: bool = False
+
+    def span(self) -> tuple[str, str | None]:
+        """The range of the order column (code-point order) that holds every match: for an
+        exact prefix exactly its rows; folded, from the prefix of smallest variants to past the
+        one of largest variants (``Alice``: ``ALICE`` … ``alicf``), an index range that the
+        pattern then filters."""
+        if not self.fold:
+            return self.value, prefix_upper_bound(self.value)
+        variants = [case_variants(ch) for ch in self.value]
+        return "".join(v[0] for v in variants), prefix_upper_bound("".join(v[-1] for v in variants))
+
+    def matches(self, value: str) -> bool:
+        """The memory backend's test (PostgreSQL's is ``pattern``: the same sets)."""
+        if not self.fold:
+            return value.startswith(self.value)
+        return len(value) >= len(self.value) and all(ch in case_variants(p) for ch, p in zip(value, self.value))
+
+    def pattern(self) -> str:
+        """A PostgreSQL regular expression (ARE, under ``COLLATE "C"``: literal characters are
+        code points) matching what ``matches`` does: ``^[aA][lL]…``."""
+        return "^" + "".join(f"[{''.join(_escaped(v) for v in case_variants(ch))}]" for ch in self.value)
+
+
+def case_variants(character: str) -> str:
+    """``character`` and its one-character lower, upper and title case forms, sorted by code
+    point (``a`` → ``Aa``, ``é`` → ``Éé``, ``1`` → ``1``; ``ß``, whose upper case is ``SS``, → ``ß``)."""
+    forms = {character, character.lower(), character.upper(), character.title(), character.casefold()}
+    return "".join(sorted(form for form in forms if len(form) == 1))
+
+
+def _escaped(character: str) -> str:
+    """A character inside a bracket expression of a PostgreSQL ARE, taken literally."""
+    return character if character.isalnum() else "\\" + character
 
 
 @dataclass(frozen=True)

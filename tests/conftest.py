@@ -31,6 +31,13 @@ def _log_file_in_a_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         os.environ["LOKSTRA_CONSOLE_LOG"] = previous
 
 
+@pytest.fixture(autouse=True)
+def _state_in_a_temp_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Exports, snapshots and drill reports go to the XDG state directory by default
+    (console/paths.py): keep them out of the operator's ~/.local/state too."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     """Which server the PostgreSQL tests run on (``LOKSTRA_TEST_PG_BIN`` picks another major version)."""
     from tests.support.pgcluster import describe_server

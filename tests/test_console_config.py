@@ -80,3 +80,30 @@ def test_a_bad_settings_file_is_refused_with_its_field(config_file: Path, capsys
     config_file.write_text('[profiles.x]\nport = "not a port"\n')
     assert main([]) == 2
     assert "profiles.x.port" in capsys.readouterr().err
+
+
+def test_files_go_to_the_state_directory_unless_report_dir_says_otherwise(
+        config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16 item 19: exports, snapshots and drill reports no longer land in the current
+    directory: the default folder is under XDG_STATE_HOME, created 0700 (tightened when wider);
+    ``report_dir`` in the settings file moves it, and survives a save."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    config = ConsoleConfig()
+    assert config.report_dir is None
+    folder = config.files_directory()
+    assert folder == tmp_path / "state" / "lokstra-console" / "files"
+    assert folder.is_dir() and folder.stat().st_mode & 0o777 == 0o700
+    folder.chmod(0o755)
+    assert config.files_directory().stat().st_mode & 0o777 == 0o700, "the console's own folder is tightened"
+
+    chosen = tmp_path / "reports" / "nested"
+    ConsoleConfig(report_dir=chosen).save()
+    loaded = ConsoleConfig()
+    assert loaded.report_dir == chosen and loaded.files_directory() == chosen
+    assert chosen.stat().st_mode & 0o777 == 0o700
+    monkeypatch.setenv("LOKSTRA_CONSOLE_REPORT_DIR", str(tmp_path / "from-env"))
+    assert ConsoleConfig().files_directory() == tmp_path / "from-env"
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    assert ConsoleConfig(report_dir=blocked / "x").files_directory_or_here() == Path.cwd()

@@ -101,9 +101,10 @@ async def test_console_sessions_carry_the_application_name(migrated_db: str) -> 
         PageRequest("users", (Eq("tenant_id", "big"),), "username", (), "user-0050000", 50),
         PageRequest("users", (Eq("tenant_id", "big"),), "username", (Prefix("username", "user-00777"),), None, 50),
         PageRequest("users", (Eq("tenant_id", "big"),), "email", (Prefix("email", "e0042"),), "e0042000@x.io", 50),
+        PageRequest("users", (Eq("tenant_id", "big"),), "username", (Prefix("username", "USER-00777", fold=True),), None, 50),
         PageRequest("users", (Eq("tenant_id", "big"),), "username", (Eq("status", "suspended"),), None, 50),
     ],
-    ids=["first", "deep", "username-prefix", "email-prefix", "status"],
+    ids=["first", "deep", "username-prefix", "email-prefix", "username-prefix-any-case", "status"],
 )
 async def test_user_pages_never_scan_the_table(migrated_db: str, request_: PageRequest) -> None:
     """With 100k users, every page shape is an index scan, also as a generic plan (PgBouncer)."""

@@ -13,7 +13,8 @@ them and stops before truncating if it finds any. An environment named productio
 
 The report (steps, timings, rows, digests, each switch's write pause; no secrets) is
 printed as a table and saved as JSON (``--report PATH``, by default
-``lokstra-drill-<time>-<id>.json`` in the current directory).
+``lokstra-drill-<time>-<id>.json`` in the console's files folder, ``report_dir`` in the
+settings file, else ``$XDG_STATE_HOME/lokstra-console/files``).
 
 Exit codes: 0 every step passed; 1 a step failed (see the report) or the schema is not
 current (pending migrations, drift); 2 usage (bad options or settings, read-only mode,
@@ -60,7 +61,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--dsn", help=DSN_HELP)
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     parser.add_argument("--report", metavar="PATH", help="where to save the JSON report "
-                        "(default: lokstra-drill-<time>-<id>.json in the current directory)")
+                        "(default: lokstra-drill-<time>-<id>.json in the console's files folder, "
+                        "report_dir in the settings file, else $XDG_STATE_HOME/lokstra-console/files)")
     parser.add_argument("--workload", type=_count, default=DEFAULT_WORKLOAD, metavar="N",
                         help=f"users the scripted workload creates on memory; 0 for none (default {DEFAULT_WORKLOAD})")
     parser.add_argument("--keep-workload", action="store_true", help="leave the workload's rows in the database")
@@ -140,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
                          "Drop --read-only / LOKSTRA_READ_ONLY to run the drill")
     run_id = uuid.uuid4().hex[:8]
     path = Path(args.report).expanduser() if args.report else \
-        Path(f"lokstra-drill-{datetime.now():%Y%m%d-%H%M%S}-{run_id}.json")
+        _files_directory() / f"lokstra-drill-{datetime.now():%Y%m%d-%H%M%S}-{run_id}.json"
     if not path.parent.is_dir() or not os.access(path.parent, os.W_OK) or path.is_dir():
         return out.error(EXIT_USAGE, "report_path", f"cannot write the report to {path}",
                          "Give --report a file in an existing, writable directory")
@@ -175,6 +177,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 COLUMNS = ("STEP", "RESULT", "TIME", "ROWS", "STATE", "WRITE PAUSE")
+
+
+def _files_directory() -> Path:
+    """The console's files folder (``ConsoleConfig.files_directory``); the current directory
+    when the settings file cannot be read or the folder cannot be created."""
+    from pydantic import ValidationError
+
+    from console.config import ConsoleConfig
+
+    try:
+        return ConsoleConfig().files_directory_or_here()
+    except (ValidationError, ValueError):
+        return Path.cwd()
 
 
 def show(out: Output, report: DrillReport) -> None:

@@ -130,11 +130,31 @@ class EntityForm(EditModal[Record | None]):
                      placeholder=placeholder, disabled=disabled, compact=True, highlighter=VISIBLE_CONTROLS)
 
     def on_mount(self) -> None:
+        self.pristine = {spec.name: self._text(spec) for spec in self.fields}
+        """What each field held when the form opened (Escape asks before dropping changes)."""
         for spec in self.fields:
             widget = self.query_one(f"#f-{spec.name}")
             if not widget.disabled:
                 widget.focus()
                 break
+
+    def changed_fields(self) -> list[str]:
+        return [spec.name for spec in self.fields if self._text(spec) != self.pristine.get(spec.name)]
+
+    def action_cancel(self) -> None:
+        """Escape (and Cancel): a form with changes asks before they are dropped; y / Enter on
+        "Discard" drops them, n / Escape goes back to the form as it was."""
+        changed = self.changed_fields()
+        if not changed:
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmModal("Discard your changes?", f"Changed: {', '.join(changed)}. Nothing was saved.",
+                                          yes="Discard", no="Keep editing"), answered)
 
     # -- values ------------------------------------------------------------------------------
     def _text(self, spec: FieldSpec) -> str:

@@ -41,14 +41,16 @@ class GrantAccess(EditModal[UserApp | None]):
                 if self.app_id is not None:
                     yield Static(plain(self.app_id), id="app-fixed")
                 else:
-                    yield Lookup(self.find_apps, placeholder="app name (or id): type its start", id="app")
+                    yield Lookup(self.find_apps, placeholder="app: the start of its name or id, any case",
+                                 id="app")
             yield Static("", id="e-app", classes="error", disabled=True)
             with Horizontal(classes="row"):
                 yield Label("user", classes="label")
                 if self.user_id is not None:
                     yield Static(plain(self.user_id), id="user-fixed")
                 else:
-                    yield Lookup(self.find_users, placeholder="username: type its start", id="user")
+                    yield Lookup(self.find_users, placeholder="user: the start of the username, any case",
+                                 id="user")
             yield Static("", id="e-user", classes="error", disabled=True)
             yield Static("Down: the matches. Enter: grant.", classes="note")
             yield Static("", id="problem", classes="problem", disabled=True)
@@ -73,8 +75,10 @@ class GrantAccess(EditModal[UserApp | None]):
         stores = self.console.stores
         if stores is None:
             return []
-        page = await stores.apps.page(self.tenant_id, filter={"name_prefix": prefix}, limit=MATCHES)
-        return [(f"{app.name}  ({app.id}, {app.type})", app.name) for app in page.rows]
+        by_name = await stores.apps.page(self.tenant_id, filter={"name_prefix": prefix}, limit=MATCHES)
+        by_id = await stores.apps.page(self.tenant_id, filter={"id_prefix": prefix}, limit=MATCHES)
+        found = {app.id: app for app in [*by_name.rows, *by_id.rows]}  # the hint says: name or id
+        return [(f"{app.name}  ({app.id}, {app.type})", app.name) for app in list(found.values())[:MATCHES]]
 
     # -- granting ----------------------------------------------------------------------------
     async def _resolve_app(self, admin: Admin, typed: str) -> str:
@@ -122,6 +126,14 @@ class GrantAccess(EditModal[UserApp | None]):
             error = self.query_one(f"#e-{name}", Static)
             error.update(plain(problems.get(name, "")))
             error.disabled = name not in problems
+
+    @on(Lookup.Picked)
+    def _picked(self, message: Lookup.Picked) -> None:
+        """A pick from the list is a valid value: its field's error (and the dialog's) go."""
+        problems = {name: str(self.query_one(f"#e-{name}", Static).render()) for name in ("app", "user")
+                    if not self.query_one(f"#e-{name}", Static).disabled and name != message.lookup.id}
+        self.show_errors(problems)
+        self.show_problem("")
 
     @on(EditModal.Done)
     def _done(self, message: EditModal.Done) -> None:

@@ -18,6 +18,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from console.text import plain
+from console.widgets.checkbox import MarkedCheckbox
 from console.edit.common import EditModal, buttons, dialog, field_problems
 from console.edit.lookup import MATCHES, Lookup
 from console.edit.parse import GRACE_CHOICES, parse_duration, parse_expiry, parse_scopes
@@ -29,6 +30,14 @@ from stores.models import KEY_ENVIRONMENTS, KEY_TYPES, AppKey
 FIELD_OF_PROBLEM = {"expires_at": "expires", "user_id": "owner", "key_type": "key_type",
                     "environment": "environment", "name": "name", "scopes": "scopes"}
 """Where a store's per-field problem is shown in the generate dialog."""
+
+
+class KeyText(Static, can_focus=True):
+    """The shown key: focusable, so the dialog can start on something that does nothing."""
+
+    DEFAULT_CSS = """
+    KeyText:focus { text-style: bold; }
+    """
 
 
 class KeyShownOnce(EditModal[None]):
@@ -57,14 +66,18 @@ class KeyShownOnce(EditModal[None]):
             yield Static("This is the only time the full key is shown: only its hash is stored.", classes="note")
             if self.note:
                 yield Static(plain(self.note), id="note")
-            yield Static(plain(self._new.full_key if self._new else ""), id="secret")
-            yield Checkbox("I have stored the key somewhere safe", id="stored", compact=True)
+            yield KeyText(plain(self._new.full_key if self._new else ""), id="secret")
+            yield MarkedCheckbox("I have stored the key somewhere safe", id="stored", compact=True)
             yield Static("", id="problem", classes="problem", disabled=True)
             yield from buttons(Button("Copy (c)", id="copy", variant="primary", compact=True),
                                Button("Close", id="close", disabled=True, compact=True))
 
     def on_mount(self) -> None:
-        self.query_one("#copy", Button).focus()
+        """Focus starts on the key itself, the one safe place: a stray Enter or space there
+        neither copies the key (to a clipboard that others or a history may read) nor ticks
+        "I have stored it" (the step after which it is gone). Tab reaches the checkbox and
+        Copy; ``c`` copies from anywhere in the dialog."""
+        self.query_one("#secret", KeyText).focus()
 
     def quit_blocker(self) -> str | None:
         """Quitting now would lose the only copy of a live key's secret (the app asks every
@@ -78,7 +91,9 @@ class KeyShownOnce(EditModal[None]):
     def action_copy(self) -> None:
         if self._new is not None and self._new.full_key:
             self.app.copy_to_clipboard(self._new.full_key)
-            self.notify("The key is on the clipboard (sent to the terminal with OSC 52).", title="Copied")
+            # The console cannot know whether the terminal took it: many ignore OSC 52 (or ask).
+            self.notify("Sent to the terminal's clipboard (if it allows OSC 52): check it pastes before "
+                        "relying on it.", title="Copy sent")
 
     @on(Checkbox.Changed, "#stored")
     def _stored(self, event: Checkbox.Changed) -> None:

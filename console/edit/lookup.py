@@ -34,6 +34,13 @@ class Lookup(Widget):
     BINDINGS = [Binding("down", "matches", "Matches", show=False),
                 Binding("escape", "close_matches", "Close the matches", show=False)]
 
+    class Picked(Message):
+        """A match was picked from the list (the Input holds it)."""
+
+        def __init__(self, lookup: Lookup) -> None:
+            self.lookup = lookup
+            super().__init__()
+
     class Found(Message):
         def __init__(self, prefix: str, matches: list[tuple[str, str]]) -> None:
             self.prefix = prefix
@@ -109,3 +116,4 @@ class Lookup(Widget):
         field.cursor_position = len(field.value)
         self.remove_class("-matches")
         field.focus()
+        self.post_message(self.Picked(self))

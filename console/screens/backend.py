@@ -273,14 +273,14 @@ class BackendScreen(ConsoleScreen):
         "holds data is replaced only if you confirm (in production: type the profile name). Escape "
         "cancels a running switch, which leaves the active backend as it was.\n"
         "d runs the rollback drill (from PostgreSQL: → memory, a workload, → PostgreSQL, verified at every "
-        "step) and shows its report; o reopens it; the JSON report is saved in the current directory.\n"
+        "step) and shows its report; o reopens it; the JSON report is saved in the files folder (F1 shows where).\n"
         "v compares the digests of both sides. e exports the memory backend to a snapshot file (0600: it "
         "holds tenants' DSNs); i replaces the memory backend by a snapshot file. r reloads.\n"
         "Read-only mode leaves out s, d and i."
     )
     BINDINGS = bindings(BACKEND_ACTIONS)
     REPORT_DIR: ClassVar[Path | None] = None
-    """Where drill reports and snapshot files go by default (None: ``config.report_dir`` or here)."""
+    """Where drill reports and snapshot files go by default (None: ``config.files_directory()``)."""
     DEFAULT_CSS = """
     BackendScreen #sides { height: auto; padding: 0 1; }
     BackendScreen #target { height: auto; max-height: 3; padding: 0 1; }
@@ -835,8 +835,7 @@ class BackendScreen(ConsoleScreen):
         self.app.push_screen(ConfirmModal(question, body, yes="Run drill", type_to_confirm=typed), answered)
 
     def _chosen_dir(self) -> Path | None:
-        folder = self.REPORT_DIR or getattr(self.console.config, "report_dir", None)
-        return Path(folder).expanduser() if folder else None
+        return Path(self.REPORT_DIR).expanduser() if self.REPORT_DIR else self.console.config.files_directory_or_here()
 
     def _report_dir(self) -> Path:
         return self._chosen_dir() or Path.cwd()

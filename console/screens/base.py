@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import events
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
+from console.actions import ActionSpec
 from console.logs import log_worker_error
 from console.widgets.header import ConsoleHeader
 
@@ -17,6 +19,9 @@ if TYPE_CHECKING:
 class ConsoleScreen(Screen[None]):
     TITLE_TEXT: ClassVar[str] = ""
     HELP: ClassVar[str] = ""
+    ACTION_SPECS: ClassVar[tuple[ActionSpec, ...]] = ()
+    """The screen's key registry (console/actions.py): in read-only mode its writing keys are
+    unbound, and pressing one says why instead of doing nothing."""
 
     @property
     def console(self) -> LokstraConsole:
@@ -33,6 +38,24 @@ class ConsoleScreen(Screen[None]):
         (the screen's own handlers still show it in words)."""
         if event.state is WorkerState.ERROR:
             log_worker_error(event.worker)
+
+    def on_key(self, event: events.Key) -> None:
+        """A writing key in read-only mode (its binding is gone, so the key reached the screen):
+        a notification names read-only mode, instead of silence."""
+        if not self.console.settings.read_only or not self.ACTION_SPECS:
+            return
+        spec = next((s for s in self.ACTION_SPECS if s.writes and event.key in s.keys.split(",")), None)
+        if spec is not None:
+            event.stop()
+            self.notify(f"{spec.description} ({event.key}) writes, and the console is in read-only mode (--read-only "
+                        "or the profile's read_only): start it without to make changes.", title="Read-only",
+                        severity="warning", timeout=6)
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_header()  # the strip says alt+ while the focus is in a text field
+
+    def on_descendant_blur(self) -> None:
+        self.refresh_header()
 
     def on_screen_resume(self) -> None:
         self.refresh_header()

@@ -4,7 +4,8 @@ Focus starts on the refusing button (No / Cancel), so Enter pressed out of habit
 the dangerous thing; Escape refuses too. For the worst cases (production, replacing a
 database's data) the dialog can ask the operator to type a name first: the confirming
 button stays disabled until the typed text matches, and typing a character anywhere in the
-dialog goes to that field. Keyboard only: Left / Right (or Tab) move between the buttons.
+dialog goes to that field. Keyboard only: Left / Right (or Tab) move between the buttons;
+``y`` / ``n`` answer a question that needs no typed name.
 """
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ class ConfirmModal(ModalScreen[bool]):
     """
     BINDINGS = [
         Binding("escape", "refuse", "Cancel", id="confirm.cancel"),
+        # as every other confirmation (console/edit/confirm.py); not where a name is typed
+        Binding("y", "answer(True)", "Yes", show=False, id="confirm.yes"),
+        Binding("n", "answer(False)", "No", show=False, id="confirm.no"),
         Binding("left", "app.focus_previous", "Previous", show=False),
         Binding("right", "app.focus_next", "Next", show=False),
     ]
@@ -97,3 +101,13 @@ class ConfirmModal(ModalScreen[bool]):
 
     def action_refuse(self) -> None:
         self.dismiss(False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``y`` / ``n`` answer a plain question; where a name must be typed they are letters
+        of that name (the binding steps aside and the key reaches the field)."""
+        if action == "answer":
+            return self.expected is None
+        return True
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

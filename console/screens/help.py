@@ -39,10 +39,43 @@ class HelpScreen(ModalScreen[None]):
             yield Static(table)
             yield Static(Text("Rebind any key by id in the settings file, e.g. [keymap] \"app.quit\" = \"ctrl+q\".", style="dim"))
             yield Static(plain(describe_log() + " · --debug logs more", style="dim"), id="log-path")
+            yield Static(plain(f"files: {files_folder(self.app)} (exports, snapshots, drill reports; report_dir in "
+                               "the settings file)", style="dim"), id="files-path")
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)
 
 
+def files_folder(app: object) -> str:
+    """Where exports, snapshots and drill reports go (``ConsoleConfig.report_dir``)."""
+    config = getattr(app, "config", None)
+    return str(config.files_directory_or_here()) if config is not None else "the current directory"
+
+
+MODIFIER_NAMES = {"ctrl": "ctrl", "alt": "alt", "shift": "shift", "super": "cmd", "meta": "meta", "hyper": "hyper"}
+
+
+def human_key(key: str) -> str:
+    """``right_square_bracket`` → ``]``, ``ctrl+e`` → ``ctrl+e``, ``super+c`` → ``cmd+c``,
+    ``pagedown`` → ``PageDown``: what is printed on the keyboard, not Textual's key name."""
+    from textual.keys import format_key
+
+    *modifiers, name = key.split("+")
+    shown = {"pagedown": "PageDown", "pageup": "PageUp", "home": "Home", "end": "End", "escape": "Escape",
+             "tab": "Tab", "enter": "Enter", "space": "Space", "backspace": "Backspace", "delete": "Delete",
+             "up": "↑", "down": "↓", "left": "←", "right": "→"}.get(name) or format_key(name)
+    if len(name) > 1 and name.startswith("f") and name[1:].isdigit():
+        shown = name.upper()
+    return "+".join([*(MODIFIER_NAMES.get(m, m) for m in modifiers), shown])
+
+
 def binding_rows(bindings: list[Binding]) -> list[tuple[str, str, str]]:
-    return [(b.key_display or b.key, b.description or b.action, b.id or "") for b in bindings]
+    """One row per action (its keys together, in human names), in the order they are bound."""
+    rows: dict[str, tuple[list[str], str, str]] = {}
+    for binding in bindings:
+        described = binding.tooltip or binding.description or binding.action
+        keys, _, _ = rows.setdefault(binding.action, ([], described, binding.id or ""))
+        key = binding.key_display or human_key(binding.key)
+        if key not in keys:
+            keys.append(key)
+    return [(" / ".join(keys), description, binding_id) for keys, description, binding_id in rows.values()]

@@ -25,8 +25,11 @@ def detail_fields(row: Any) -> list[tuple[str, str]]:
 
 
 class DetailPane(VerticalScroll):
+    """Focusable (Browse's ``I``): the arrows, PageUp/PageDown, Home and End then scroll it."""
+
     DEFAULT_CSS = """
     DetailPane { border-left: tall $panel; padding: 0 1; }
+    DetailPane:focus { border-left: tall $accent; }
     DetailPane > #detail-body { width: 100%; }
     """
 

@@ -1,4 +1,6 @@
-"""The header line every screen shows: backend, health, read-only, environment colour."""
+"""The header line every screen shows: backend, health, read-only, environment colour, and
+on the right the strip of screens by number (the current one marked), which says ``alt+``
+when the focus is in a text field, where the digits are text."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,6 +8,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from console.actions import SCREEN_KEYS
 from console.text import plain
 
 ENVIRONMENT_STYLE = {"production": "bold white on red", "staging": "bold black on yellow", "development": "bold black on green"}
@@ -28,8 +31,40 @@ class HeaderState:
     """A connection pooler is in front of the server (the console turned its statement cache off)."""
     layout: str | None = None
     """Which lokstra-auth layout the PostgreSQL data schema holds (``stores.layouts``); None on memory."""
+    in_text: bool = False
+    """The focus is in a text field: the digits type there, alt+digit switches screens."""
 
-    def render(self) -> Text:
+    def render(self, width: int = 0) -> Text:
+        """The status on the left, the screens' strip on the right: every screen named when
+        ``width`` leaves room, else only the current one (``1 2 ▸3 browse 4 5``), else the
+        digits; the status is shortened (with an ellipsis) only when even ``▸3`` does not fit."""
+        left = self.status()
+        strips = [self.strip("every"), self.strip("current"), self.strip("digits"), self.strip("only")]
+        if not width:
+            return Text.assemble(left, "  ", strips[-1])
+        strip = next((s for s in strips if left.cell_len + 2 + s.cell_len <= width), strips[-1])
+        room = max(width - strip.cell_len - 2, 1)
+        if left.cell_len > room:
+            left.truncate(room, overflow="ellipsis")
+        return Text.assemble(left, " " * (width - left.cell_len - strip.cell_len), strip)
+
+    def strip(self, names: str) -> Text:
+        """``names``: "every" screen named, the "current" one named, "digits" only, or "only"
+        the current digit (the status keeps its room first: the target, the environment)."""
+        text = Text()
+        if self.in_text:
+            text.append("alt+", style="dim")
+        shown = [(digit, name) for digit, name in SCREEN_KEYS if names != "only" or name == self.screen]
+        for index, (digit, name) in enumerate(shown):
+            if index:
+                text.append(" ")
+            if name == self.screen:
+                text.append(plain(f"▸{digit} {name}" if names in ("every", "current") else f"▸{digit}", "bold reverse"))
+            else:
+                text.append(plain(f"{digit} {name}" if names == "every" else digit, "dim" if names == "every" else ""))
+        return text
+
+    def status(self) -> Text:
         text = Text()
         text.append(plain(f" {self.backend} ", "bold reverse"))
         if self.target:
@@ -49,15 +84,23 @@ class HeaderState:
         if self.environment:
             text.append("  ")
             text.append(plain(f" {self.environment.upper()} ", ENVIRONMENT_STYLE.get(self.environment, "reverse")))
-        if self.screen:
-            text.append(plain(f"  ▸ {self.screen}", "bold"))
         return text
 
 
 class ConsoleHeader(Static):
     DEFAULT_CSS = """
-    ConsoleHeader { height: 1; background: $panel; }
+    ConsoleHeader { height: 1; width: 1fr; background: $panel; }
     """
 
     def show(self, state: HeaderState) -> None:
-        self.update(state.render())
+        self.state = state
+        self.refresh()
+
+    state: HeaderState | None = None
+
+    def render(self) -> Text:
+        width = self.content_size.width or self.app.size.width  # before the first layout: the screen's
+        return self.state.render(width) if self.state is not None else Text("")
+
+    def on_resize(self) -> None:
+        self.refresh()

@@ -219,8 +219,9 @@ class MemoryEngine:
                   order: str, after: str | None = None, descending: bool = False) -> Iterable[Row]:
         table = self._table(spec)
         index = table.index_for(order, tuple(eq.column for eq in scope))
-        prefix = next((c.value for c in conditions if isinstance(c, Prefix) and c.column == order), None)
-        rows = table.walk(index, tuple(eq.value for eq in scope), after, prefix, reverse=descending)
+        prefix = next((c for c in conditions if isinstance(c, Prefix) and c.column == order), None)
+        span = prefix.span() if prefix is not None else None
+        rows = table.walk(index, tuple(eq.value for eq in scope), after, span, reverse=descending)
         if not conditions:
             return rows
         matches = table.matches
@@ -251,7 +252,7 @@ class MemoryEngine:
             every = (*scope, *conditions)
             return sum(1 for row in table.all_rows() if table.matches(row, every))
         rest = tuple(c for c in conditions if c is not prefix)
-        if not rest:
+        if not rest and not (prefix is not None and prefix.fold):  # a folded prefix is a range plus a test
             return table.range_size(index, values, prefix.value if prefix else None)
         return sum(1 for _ in self._matching(spec, scope, conditions, index.column))
 

@@ -488,7 +488,7 @@ class MemoryTable:
                 if value != condition.value:
                     return False
             elif isinstance(condition, Prefix):
-                if not isinstance(value, str) or not value.startswith(condition.value):
+                if not isinstance(value, str) or not condition.matches(value):
                     return False
             elif isinstance(condition, Before):
                 if value is None or not value < condition.value:
@@ -499,33 +499,32 @@ class MemoryTable:
         return True
 
     def walk(self, index: OrderIndex, scope_values: tuple, after: str | None = None,
-             prefix: str | None = None, reverse: bool = False) -> Iterator[Row]:
-        """Rows of one scope in index order, strictly after ``after``; with ``prefix`` (on the
-        order column) start at the prefix and stop past it instead of scanning the scope.
-        ``reverse`` walks backwards from the end of the scope (or strictly before ``after``)."""
+             span: tuple[str, str | None] | None = None, reverse: bool = False) -> Iterator[Row]:
+        """Rows of one scope in index order, strictly after ``after``; with ``span`` (a range
+        of the order column, ``Prefix.span``) start at its low end and stop at its high end
+        instead of scanning the scope (a folded prefix's own test is the caller's
+        ``matches``). ``reverse`` walks backwards from the end of the scope (or strictly
+        before ``after``)."""
         order = self.orders[index]
         values = order.values(scope_values)
         lookup = order.lookup
+        low, high = span if span is not None else (None, None)
         if reverse:
-            end = len(values)
-            if prefix is not None:
-                bound = prefix_upper_bound(prefix)
-                if bound is not None:
-                    end = bisect_left(values, bound)
+            end = len(values) if high is None else bisect_left(values, high)
             if after is not None:
                 end = min(end, bisect_left(values, after))
             for at in range(end - 1, -1, -1):
                 value = values[at]
-                if prefix is not None and not value.startswith(prefix):
+                if low is not None and value < low:
                     return
                 yield lookup(scope_values, value)  # type: ignore[misc]
             return
         start = 0 if after is None else bisect_right(values, after)
-        if prefix is not None and (after is None or prefix > after):
-            start = bisect_left(values, prefix)
+        if low is not None and (after is None or low > after):
+            start = bisect_left(values, low)
         for at in range(start, len(values)):
             value = values[at]
-            if prefix is not None and not value.startswith(prefix):
+            if high is not None and value >= high:
                 return
             yield lookup(scope_values, value)  # type: ignore[misc]
 

@@ -3,7 +3,9 @@ tenant of 100,000 users."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+from console.paths import default_files_directory
 from console.screens.browse.actions import WRITE_IDS
 from tests.browse.conftest import (
     BIG, SIZE, Backend, browse, crumbs, cursor_id, first_cells, notifications, settled, started, table, title, type_prompt,
@@ -36,6 +38,32 @@ async def test_drill_down_to_an_apps_keys_and_back_keeps_the_cursor(backend: Bac
         await pilot.press("escape")  # at the top Escape does nothing: it neither quits nor switches screens
         await pilot.pause(0.1)
         assert app.is_running and app.current_mode == "browse" and crumbs(app) == "tenants"
+
+
+async def test_filters_ignore_letter_case_and_escape_clears_one_first(backend: Backend) -> None:
+    """Issue 16 item 11: ``Alice`` finds alice (and ``OLIVIA.SMITH12@`` her email) on both
+    backends; Escape clears an active filter first and leaves the level only after that."""
+    app = backend.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        await pilot.press("colon")
+        await type_prompt(pilot, "users acme-corp")
+        await settled(pilot, app, "tenants ▸ acme-corp ▸ users")
+        for typed, column in (("Olivia.Smith12", "username"), ("OLIVIA.SMITH12@", "email")):
+            await pilot.press("slash")
+            await pilot.press(*["backspace"] * 20)
+            await type_prompt(pilot, typed)
+            await until(pilot, lambda: browse(app).frame.state.filter_text == typed and browse(app).rows
+                        and browse(app).painted_generation == browse(app).generation, f"the rows for {typed}")
+            shown = [getattr(browse(app).rows[key], column) for key in browse(app).rows]
+            assert shown and all(value.lower().startswith(typed.lower()) for value in shown), shown
+            assert "olivia.smith12" in first_cells(app)
+        await pilot.press("escape")
+        await settled(pilot, app, "tenants ▸ acme-corp ▸ users", "the unfiltered list, same level")
+        assert browse(app).frame.state.filter_text == "" and "/ " not in str(browse(app).query_one("#tabs").render())
+        assert len(first_cells(app)) == table(app).row_count and not all(c.startswith("olivia") for c in first_cells(app))
+        await pilot.press("escape")
+        await settled(pilot, app, "tenants", "one level up")
 
 
 async def test_filter_by_email_prefix_stays_when_going_in_and_back(backend: Backend) -> None:
@@ -204,7 +232,9 @@ async def test_export_writes_every_matching_row_not_only_the_page(backend: Backe
         await pilot.press("ctrl+e")
         await until(pilot, lambda: type(app.screen).__name__ == "ExportPrompt", "the export prompt")
         path_input = app.screen.query_one("#export-path")
-        assert path_input.value.startswith("./acme-corp-users-") and path_input.value.endswith(".csv")
+        default = Path(path_input.value)  # the console's files folder, made 0700 (issue 16 item 19)
+        assert default.parent == default_files_directory() and default.name.startswith("acme-corp-users-")
+        assert default.suffix == ".csv" and default.parent.stat().st_mode & 0o777 == 0o700
         path_input.value = str(target)
         await pilot.press("enter")
         await until(pilot, lambda: "Exported" in notifications(app), "the export", timeout=30)

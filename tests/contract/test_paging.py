@@ -52,7 +52,7 @@ async def test_exact_multiple_of_page_size_has_no_empty_last_page(stores: Stores
 async def test_prefix_filter_with_like_metacharacters_is_literal(stores: Stores) -> None:
     await _users(stores, TRICKY_NAMES)
     page = await stores.users.page("acme", filter={"username_prefix": "a"}, limit=100)
-    assert [u.username for u in page.rows] == sorted(n for n in TRICKY_NAMES if n.startswith("a"))
+    assert [u.username for u in page.rows] == sorted(n for n in TRICKY_NAMES if n[:1] in ("a", "A"))
     underscore = await stores.users.page("acme", filter={"username_prefix": "a_"})
     assert [u.username for u in underscore.rows] == ["a_b"]
     percent = await stores.users.page("acme", filter={"username_prefix": "%"})
@@ -64,7 +64,50 @@ async def test_prefix_filter_with_like_metacharacters_is_literal(stores: Stores)
 async def test_prefix_pages_walk_across_the_prefix_range(stores: Stores) -> None:
     await _users(stores, TRICKY_NAMES)
     pages = await _walk(lambda **kw: stores.users.page("acme", filter={"username_prefix": "a"}, **kw), limit=2)
-    assert [n for p in pages for n in p] == sorted(n for n in TRICKY_NAMES if n.startswith("a"))
+    assert [n for p in pages for n in p] == sorted(n for n in TRICKY_NAMES if n[:1] in ("a", "A"))
+
+
+CASE_NAMES = [
+    "alice", "Alice", "ALICE-2", "aLiCe.b", "álice", "Álvaro", "ÁLVARO2", "émile", "Émile", "ÉMILIE", "emma", "EMMA",
+    "straße", "STRASSE", "ǅemal", "ǆemal", "ǄEMAL", "ΩMEGA", "ωmega", "İstanbul", "istanbul", "ıvan", "Ivan",
+    "a[b]", "A[B]x", "a\\b", "a.b", "axb", "a^b", "A^Bc", "a$b", "日本", "zed",
+]
+
+
+@pytest.mark.parametrize(("prefix", "expected"), [
+    ("alice", ["ALICE-2", "Alice", "aLiCe.b", "alice"]),      # letter case ignored, order by code point kept
+    ("ALI", ["ALICE-2", "Alice", "aLiCe.b", "alice"]),
+    ("á", ["ÁLVARO2", "Álvaro", "álice"]),                   # non-ASCII letters fold too, accents stay
+    ("Émil", ["ÉMILIE", "Émile", "émile"]),
+    ("e", ["EMMA", "emma"]),                                  # é is not e
+    ("STRASSE", ["STRASSE"]), ("straß", ["straße"]),          # ß has no one-letter upper case
+    ("ǅ", ["ǄEMAL", "ǅemal", "ǆemal"]),                       # the title case letter and both others
+    ("ωm", ["ΩMEGA", "ωmega"]),
+    ("a[b", ["A[B]x", "a[b]"]), ("a.", ["a.b"]), ("a^b", ["A^Bc", "a^b"]), ("a$", ["a$b"]),
+    ("a\\", ["a\\b"]), ("日", ["日本"]), ("nobody", []),
+])
+async def test_prefix_filters_ignore_letter_case_the_same_on_both_backends(stores: Stores, prefix: str,
+                                                                          expected: list[str]) -> None:
+    """Issue 16 item 11: ``Alice`` finds alice. The case rule is the console's (``Prefix``),
+    not the database locale's, so memory and PostgreSQL agree letter for letter, also where
+    Unicode has no one-to-one case pair; regular-expression characters stay literal; pages
+    across the range, counts and both directions agree."""
+    await _users(stores, CASE_NAMES)
+    pages = await _walk(lambda **kw: stores.users.page("acme", filter={"username_prefix": prefix}, **kw), limit=2)
+    assert [name for page in pages for name in page] == expected
+    assert await stores.users.count("acme", filter={"username_prefix": prefix}) == len(expected)
+    last = await stores.users.page("acme", filter={"username_prefix": prefix}, last=True, limit=2)
+    assert [u.username for u in last.rows] == expected[-2:]  # walked backwards from the end of the range
+
+
+async def test_name_prefixes_of_tenants_and_apps_ignore_case(stores: Stores) -> None:
+    await stores.tenants.create(f.tenant("acme", name="Acme Corporation"))
+    await stores.tenants.create(f.tenant("ecole", name="École Ünïon"))
+    assert [t.id for t in (await stores.tenants.page(filter={"name_prefix": "acme"})).rows] == ["acme"]
+    assert [t.id for t in (await stores.tenants.page(filter={"name_prefix": "éCOLE ü"})).rows] == ["ecole"]
+    assert await stores.tenants.count(filter={"name_prefix": "ÉCOLE"}) == 1
+    await stores.apps.create(f.app("acme", "web-app", name="Web Portal"))
+    assert [a.id for a in (await stores.apps.page("acme", filter={"name_prefix": "web"})).rows] == ["web-app"]
 
 
 async def test_email_prefix_orders_by_email(stores: Stores) -> None:
@@ -211,7 +254,7 @@ async def test_before_a_cursor_then_after_it_comes_back_to_the_same_page(stores:
 
 async def test_backward_pages_keep_prefix_and_status_filters(stores: Stores) -> None:
     await _users(stores, TRICKY_NAMES)
-    wanted = sorted(n for i, n in enumerate(TRICKY_NAMES) if n.startswith("a") and i % 4 != 0)
+    wanted = sorted(n for i, n in enumerate(TRICKY_NAMES) if n[:1] in ("a", "A") and i % 4 != 0)
     backward = await _walk_back(lambda **kw: stores.users.page("acme", filter={"username_prefix": "a", "status": "active"}, **kw),
                                 limit=2)
     assert [name for page in reversed(backward) for name in page] == wanted
@@ -246,5 +289,5 @@ async def test_apps_filter_by_name_prefix(stores: Stores) -> None:
     for app_id, name in (("w1", "Web"), ("w2", "Webhooks"), ("m1", "Mobile"), ("w3", "web lower")):
         await stores.apps.create(f.app("acme", app_id, name=name))
     page = await stores.apps.page("acme", filter={"name_prefix": "Web"})
-    assert [a.name for a in page.rows] == ["Web", "Webhooks"]
-    assert await stores.apps.count("acme", filter={"name_prefix": "Web"}) == 2
+    assert [a.name for a in page.rows] == ["Web", "Webhooks", "web lower"]  # letter case ignored
+    assert await stores.apps.count("acme", filter={"name_prefix": "Web"}) == 3

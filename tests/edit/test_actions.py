@@ -121,3 +121,29 @@ async def test_every_dialogs_cancel_button_closes_it_and_writes_nothing(console:
             assert results == [None], type(dialog).__name__
         assert (await app.stores.audit.page(limit=10)).rows == []
         assert await app.stores.app_keys.count("acme") == 1
+
+
+async def test_the_grant_lookup_finds_an_app_by_the_start_of_its_id_in_any_case(console: Run) -> None:
+    """Issue 16 item 10: the hint says "the start of its name or id": ``web`` finds the app
+    ``web-app`` named "Acme Web", ``ACME w`` by its name; an error shown before a pick is gone
+    once a match is picked from the list."""
+    from tests.support.factories import app as new_app
+
+    async with console() as (app, pilot):
+        await app.stores.apps.create(new_app("acme", "web-app", name="Acme Web"))
+        results = Results()
+        dialog = results.push(app, GrantAccess("acme", user_id="u1"))
+        await pilot.pause()
+        await pilot.press(*"nope", "enter")
+        await until(pilot, lambda: "no app named 'nope'" in screen_text(app), "the unknown app at its field")
+        await pilot.press(*["backspace"] * 4, *"WEB")
+        await until(pilot, lambda: "Acme Web  (web-app" in screen_text(app), "the app found by its id, any case")
+        await pilot.press(*["backspace"] * 3, *"acme w")
+        await until(pilot, lambda: "Acme Web  (web-app" in screen_text(app), "the app found by its name, any case")
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: dialog.query_one("#app").value == "Acme Web", "the picked name")
+        assert "no app named" not in screen_text(app) and dialog.query_one("#e-app").disabled, "the stale error is gone"
+        assert dialog.query_one("#problem").disabled
+        await pilot.press("enter")
+        await until(pilot, lambda: bool(results), "the grant")
+        assert results[0].app_id == "web-app" and await app.stores.user_apps.has_access("acme", "web-app", "u1")

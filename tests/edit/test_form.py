@@ -63,9 +63,23 @@ async def test_json_errors_name_line_and_column_and_escape_cancels(console: Run)
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "line 3, column 3" in error_at(form, "metadata"), "the JSON error's position")
         assert not await app.stores.apps.exists("acme", "api")
+        # Escape in a half-edited form asks first (issue 16 item 12): n keeps it as it was, y discards
         await pilot.press("escape")
-        await until(pilot, lambda: results == [None], "Escape to close the form")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question before discarding")
+        assert "Discard your changes?" in screen_text(app) and "id, name, metadata" in screen_text(app)
+        assert app.focused is not None and app.focused.id == "no", "the safe answer first"
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is form, "back in the form")
+        assert form.query_one("#f-name", Input).value == "API" and results == []
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question again")
+        await pilot.press("y")
+        await until(pilot, lambda: results == [None], "y to discard and close the form")
         assert app.screen is not form and len(app.screen_stack) == 1, "Escape closed the modal only"
+        untouched = results.push(app, EntityForm("app", parent={"tenant_id": "acme"}))
+        await until(pilot, lambda: app.screen is untouched, "a fresh form")
+        await pilot.press("escape")
+        await until(pilot, lambda: results == [None, None], "an unchanged form to close at once")
 
 
 async def test_an_edit_shows_the_diff_with_the_dsn_masked_and_saves(console: Run) -> None:

@@ -75,6 +75,32 @@ async def test_a_generated_key_is_shown_once_and_only_its_hash_is_stored(console
         assert key_id in await everything_in_audit(app)
 
 
+async def test_the_shown_key_starts_on_the_key_and_reads_without_colour(console: Run) -> None:
+    """Issue 16 item 18: focus starts on the key (Enter there neither copies nor confirms);
+    "I have stored it" shows [ ] / [x] in the text itself, the same on a monochrome terminal;
+    copying says the key was sent to the terminal's clipboard, not that it is there."""
+    async with console() as (app, pilot):
+        results = Results()
+        results.push(app, GenerateKey("acme", "web"))
+        await pilot.pause()
+        await pilot.press(*"mono", "ctrl+s")
+        await shown_key(pilot, app)
+        shown = app.screen
+        assert app.focused is shown.query_one("#secret")
+        await pilot.press("enter", "space")
+        assert shown.query_one("#stored", Checkbox).value is False and app.clipboard == "", "nothing happened"
+        assert "[ ] I have stored the key" in screen_text(app)
+        await pilot.press("c")
+        await until(pilot, lambda: "Sent to the terminal's clipboard (if it allows OSC 52)" in screen_text(app)
+                    or any("if it allows OSC 52" in n.message for n in app._notifications), "the copy's words")
+        assert not any("is on the clipboard" in n.message for n in app._notifications)
+        shown.query_one("#stored", Checkbox).focus()
+        await pilot.press("space")
+        await until(pilot, lambda: "[x] I have stored the key" in screen_text(app), "the ticked box in words")
+        await pilot.press("enter")
+        await until(pilot, lambda: bool(results), "the dialog to close")
+
+
 async def test_rotation_overlaps_and_shows_the_new_key_once(console: Run) -> None:
     async with console() as (app, pilot):
         old = (await app.stores.app_keys.list_by_app("acme", "web"))[0]

@@ -62,6 +62,11 @@ class Tmux:
             # A terminal cannot tell Escape from the start of a sequence but by time: pause after it.
             time.sleep(0.3 if key == "Escape" else 0.05)
 
+    def burst(self, *keys: str) -> None:
+        """Every one of ``keys`` in ONE ``send-keys`` call: they reach the console as fast as a
+        paste (no pause between them, also not around Tab)."""
+        self.tmux("send-keys", "-t", "console", *keys)
+
     def screen(self) -> list[str]:
         return self.tmux("capture-pane", "-p", "-t", "console").split("\n")[:ROWS]
 
@@ -128,12 +133,12 @@ def test_header_tenants_screens_help_and_quit(console_in_tmux: Tmux, tmp_path: P
     lines = tmux.screen()
     assert len(lines) == ROWS and all(len(line) <= COLS for line in lines)
     assert "MEMORY" in lines[0] and "demo data" in lines[0], lines[0]
-    assert "browse" in lines[0]
+    assert "▸3 browse" in lines[0] and "1" in lines[0] and "5" in lines[0], lines[0]  # the screens' strip
     assert "acme-corp" in text or "Acme Corporation" in text
 
     for key, name in SCREENS.items():
         tmux.keys(key)
-        tmux.wait_for(f"▸ {name}")
+        tmux.wait_for(f"▸{key} {name}")  # the header's strip marks the current screen
     # Leave the Connection form, then back to Browse. "3" waits until the Escape has been taken
     # (the focused field's colours change): sent together to a console starved of CPU, the two
     # bytes read as alt+3.
@@ -141,7 +146,7 @@ def test_header_tenants_screens_help_and_quit(console_in_tmux: Tmux, tmp_path: P
     tmux.keys("Escape")
     tmux.wait_until(lambda: tmux.styled() != focused, "the form to lose the focus on Escape")
     tmux.keys("3")
-    tmux.wait_for("▸ browse", "Acme Corporation")
+    tmux.wait_for("▸3 browse", "Acme Corporation")
 
     tmux.keys("F1")
     tmux.wait_for("╭")
@@ -200,3 +205,34 @@ def test_key_generation_shows_the_key_once(console_in_tmux: Tmux) -> None:
     for text in (after, tmux.text()):
         squeezed = text.replace(" ", "").replace("\n", "")
         assert not any(piece in squeezed for piece in pieces), f"a piece of the secret is still on the pane:\n{text}"
+
+
+def test_a_burst_of_typing_lands_in_the_right_fields(console_in_tmux: Tmux) -> None:
+    """Issue 16 item 9: a New user form filled by one ``send-keys`` burst (id, Tab, username,
+    Tab, email, Tab, full name, ctrl+s): every field gets exactly its text, twice in a row
+    (the reported failure was intermittent: once an email became the username)."""
+    tmux = console_in_tmux
+    tmux.wait_for("Acme Corporation")
+    tmux.keys("Enter")
+    tmux.wait_for("tenants ▸ acme-corp ▸ apps")
+    tmux.keys("Tab")
+    tmux.wait_for("tenants ▸ acme-corp ▸ users")
+    for run in (1, 2):
+        user_id, username, email, full = f"burst-id-{run}", f"burst.user{run}", f"b{run}@burst.example", f"Burst Person {run}"
+        tmux.keys("n")
+        tmux.wait_for("New user")
+        tmux.burst(user_id, "Tab", username, "Tab", email, "Tab", full, "C-s")
+        tmux.wait_until(lambda: "New user" not in tmux.text(), f"run {run}: the form to save and close")
+        tmux.keys("/")
+        tmux.wait_for("filter users")
+        tmux.burst(username, "Enter")
+        tmux.wait_for(f"/ {username}", email)
+        tmux.keys("I")  # the detail pane, focused: every field of the one row
+        detail = tmux.wait_for(user_id, full)
+        fields = {line.split()[0]: " ".join(line.split()[1:]) for line in detail.splitlines() if len(line.split()) > 1}
+        assert fields.get("id") == user_id and fields.get("username") == username, detail
+        assert fields.get("email") == email and fields.get("full_name") == full, detail
+        tmux.keys("Escape")  # out of the pane
+        tmux.keys("Escape")  # the pane closed (narrow screen)
+        tmux.keys("Escape")  # the filter cleared
+        tmux.wait_until(lambda: f"/ {username}" not in tmux.text(), "the filter to clear")

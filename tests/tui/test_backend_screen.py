@@ -16,6 +16,7 @@ from textual.widgets import Button, DataTable, Input, ProgressBar
 
 from console.app import LokstraConsole
 from console.config import ConsoleConfig, Profile
+from console.paths import default_files_directory
 from console.screens.backend import STEP_WIDTH, BackendScreen, DrillReportModal, PathModal, short
 from console.screens.browse import BrowseScreen
 from console.screens.confirm import ConfirmModal
@@ -227,7 +228,7 @@ async def test_drill_from_the_screen_shows_its_report(migrated_db: str, tmp_path
         assert len(steps) >= 10 and all(result == "ok" for _, result in steps), steps
         text = screen_text(app)
         assert "passed" in text and "report:" in text and "Traceback" not in text
-        files = list(tmp_path.glob("lokstra-drill-*.json"))
+        files = list(default_files_directory().glob("lokstra-drill-*.json"))  # not the current directory
         assert len(files) == 1 and report_modal.path is not None and report_modal.path.resolve() == files[0].resolve()
         saved = json.loads(files[0].read_text())
         assert saved["ok"] is True
@@ -267,7 +268,7 @@ async def test_escape_cancels_a_drill_and_postgres_stays_active(migrated_db: str
         await until(pilot, lambda: "cancelled" in status(app), "the cancelled drill")
         assert "which the drill left as it was" in status(app) and screen.busy is None
         assert app.stores.backend == "postgres" and not app.stores.engine.switching
-        assert isinstance(app.screen, BackendScreen) and not list(Path.cwd().glob("lokstra-drill-*.json"))
+        assert isinstance(app.screen, BackendScreen) and not list(default_files_directory().glob("lokstra-drill-*.json"))
         assert await digests_of(migrated_db) == before
 
 
@@ -308,7 +309,7 @@ async def test_export_and_import_of_the_memory_backend(tmp_path: Path, monkeypat
         await pilot.press("e")
         await until(pilot, lambda: isinstance(app.screen, PathModal), "the path question")
         field = app.screen.query_one("#path", Input)
-        assert field.value.startswith("./lokstra-memory-") and field.value.endswith(".jsonl")
+        assert Path(field.value).parent == default_files_directory() and field.value.endswith(".jsonl")
         field.value = str(tmp_path / "saved.jsonl")
         await pilot.press("enter")
         await until(pilot, lambda: "Exported" in status(app), "the export")

@@ -100,8 +100,11 @@ async def test_a_fresh_database_is_not_initialised_and_is_applied_from_the_scree
         await until(pilot, lambda: app.screen is screen, "the screen back")
         assert not await schema_exists(fresh_db, "lokstra_console")
 
-        # A dry run applies and rolls back.
-        modal = await run_confirmed(pilot, app, "d")
+        # A dry run applies and rolls back; y answers Yes, as in every other confirmation (issue 16 item 12).
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), "the dry run's confirmation")
+        await pilot.press("y")
+        modal = await run_finished(pilot, app)
         assert "Dry run: everything was rolled back." in screen_text(app) and modal.end.ok
         await pilot.press("enter")
         await until(pilot, lambda: app.screen is screen, "the screen back")

@@ -9,6 +9,7 @@ from textual.widgets import Input, Static
 
 from console.app import LokstraConsole
 from console.config import ConsoleConfig
+from console.paths import default_files_directory
 from console.screens.browse import BrowseScreen
 from console.screens.quit import QuitModal
 from stores import Settings, Stores
@@ -70,7 +71,8 @@ async def test_a_change_asks_first_and_cancel_keeps_the_console(tmp_path: Path) 
         text = screen_text(app)
         assert "1 change" in text and "Export and quit" in text and "Quit anyway" in text
         path = app.screen.query_one("#path", Input).value
-        assert path.startswith("./lokstra-memory-") and path.endswith(".jsonl")
+        assert Path(path).parent == default_files_directory()  # not the current directory (issue 16 item 19)
+        assert Path(path).name.startswith("lokstra-memory-") and path.endswith(".jsonl")
         await pilot.press("ctrl+q")  # quitting again while asked does not slip past the question
         assert app.is_running and isinstance(app.screen, QuitModal)
         await pilot.press("enter")  # Cancel

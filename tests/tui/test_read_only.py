@@ -46,3 +46,21 @@ async def test_the_same_screens_do_bind_them_when_writable(migrated_db: str) -> 
             await pilot.pause(0.3)
             seen |= bound_ids(app)
         assert {"migrations.apply", "backend.switch", "backend.drill"} <= seen
+
+
+async def test_a_writing_key_in_read_only_mode_says_why_it_does_nothing() -> None:
+    """Issue 16 item 12: ``n`` on Browse in read-only mode was ignored silently."""
+    from console.screens.browse import BrowseScreen
+    from stores import Settings
+
+    app = LokstraConsole(Settings(), config=ConsoleConfig(), read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.stores is not None and isinstance(app.screen, BrowseScreen)
+                    and app.screen.page_kind == "tenants", "the tenant list")
+        for key in ("n", "e", "D"):
+            await pilot.press(key)
+            await until(pilot, lambda: any("read-only" in n.message and f"({key})" in n.message
+                                           for n in app._notifications), f"{key} to name read-only mode")
+        assert isinstance(app.screen, BrowseScreen), "no dialog opened"
+        await pilot.press("slash", "n")
+        assert app.screen.query_one("#prompt").value == "n", "in the filter prompt n is a letter"

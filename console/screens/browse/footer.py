@@ -17,7 +17,12 @@ REBUILD_DELAY = 0.08
 
 
 class BrowseFooter(Footer):
+    """Compact, without the palette's key (F1 lists ctrl+p): at 80 columns the list's edit keys fit."""
+
     _rebuild: Timer | None = None
+
+    def __init__(self) -> None:
+        super().__init__(compact=True, show_command_palette=False)
 
     def bindings_changed(self, screen: Screen) -> None:
         self._bindings_ready = True

@@ -34,7 +34,9 @@ class ExportPrompt(ModalScreen[str | None]):
         with Vertical():
             yield Static(plain(f"Export every row of {self.what} (not only this page), secrets stripped."))
             yield Input(self.default, id="export-path", highlighter=VISIBLE_CONTROLS)
-            yield Static("Enter writes it (.json → JSON, else CSV) · Escape cancels", id="export-help")
+            yield Static("Enter writes it (.json → JSON, else CSV) · Escape cancels\n"
+                         "The folder is the console's files folder (report_dir in the settings file).",
+                         id="export-help")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

@@ -14,6 +14,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -76,6 +77,7 @@ class BrowseScreen(ConsoleScreen):
     HELP = ("Enter opens, Escape goes back, Tab switches tabs, PageDown/End page. "
             "/ filters (alice, a@b, status:…, type:…, env:…, expires<30d); : jumps (:users acme, :keys acme/web).")
     BINDINGS = bindings(BROWSE_ACTIONS)
+    ACTION_SPECS = BROWSE_ACTIONS
     COMMANDS = {EntityCommands}
     AUTO_FOCUS = "#list"
     DEFAULT_CSS = """
@@ -86,6 +88,7 @@ class BrowseScreen(ConsoleScreen):
     BrowseScreen #detail { display: none; width: 45%; height: 1fr; }
     BrowseScreen.-narrow #body { layout: vertical; }
     BrowseScreen.-narrow #detail { width: 100%; height: 11; border-left: none; border-top: tall $panel; }
+    BrowseScreen.-narrow #detail:focus { border-top: tall $accent; }
     BrowseScreen.-detail #detail { display: block; }
     BrowseScreen #prompt { display: none; border: none; height: 1; padding: 0 1; background: $boost; }
     """
@@ -227,6 +230,7 @@ class BrowseScreen(ConsoleScreen):
         if self.exporting:
             text.append_text(Text.assemble("   ", plain(self.exporting, "italic")))
         self.query_one("#tabs", Static).update(text)
+        self.refresh_bindings()  # the footer shows the edit keys of this list (check_action)
 
     # -- loading ------------------------------------------------------------------------------
     def page_size(self) -> int:
@@ -465,11 +469,25 @@ class BrowseScreen(ConsoleScreen):
         self.set_class(wanted, "-detail")
         self.call_after_refresh(self._update_detail)
 
+    def action_focus_detail(self) -> None:
+        """I: into the detail pane (shown if it was not), where the arrows, PageUp/PageDown,
+        Home and End scroll it: at 80x24 it has ~10 lines and a row has more fields. I again
+        (or Escape) goes back to the list."""
+        detail = self.query_one("#detail", DetailPane)
+        if detail.has_focus:
+            self.table.focus()
+            return
+        if not self.has_class("-detail"):
+            self.detail_wanted = True
+            self._apply_detail_visibility()
+        detail.focus()
+
     def action_toggle_detail(self) -> None:
         shown = self.has_class("-detail")
         self.detail_wanted = not shown
         if shown:
             self._end_reveal()
+            self.table.focus()
         self._apply_detail_visibility()
 
     @on(BrowseTable.Resized)
@@ -495,9 +513,13 @@ class BrowseScreen(ConsoleScreen):
         self.reload_page()
 
     def action_back_level(self) -> None:
-        """Escape: closes the prompt, then ends a reveal, then the narrow detail pane, then goes up."""
+        """Escape: closes the prompt, then ends a reveal, then the narrow detail pane, then clears
+        the list's filter (as k9s does), then goes up."""
         if self.prompt_mode is not None:
             self._close_prompt()
+            return
+        if self.query_one("#detail", DetailPane).has_focus:
+            self.table.focus()
             return
         if self.revealed is not None:
             self._end_reveal()
@@ -505,6 +527,11 @@ class BrowseScreen(ConsoleScreen):
         if self.has_class("-narrow") and self.has_class("-detail"):
             self.detail_wanted = False
             self._apply_detail_visibility()
+            return
+        state = self.frame.state
+        if state.filter_text:
+            state.set_filter("", {})
+            self.reload_page()
             return
         if len(self.stack) > 1:
             self.stack.pop()
@@ -679,7 +706,7 @@ class BrowseScreen(ConsoleScreen):
         if self.console.stores is None:
             return
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        default = f"./{self._list_name()}-{stamp}.csv"
+        default = str(self.console.config.files_directory_or_here() / f"{self._list_name()}-{stamp}.csv")
         frame = self.frame
         what = " ▸ ".join(self.crumb_text().split(" ▸ ")) + (f" (filter {frame.state.filter_text})" if frame.state.filter_text else "")
         from console.screens.browse.prompts import ExportPrompt
@@ -719,7 +746,8 @@ class BrowseScreen(ConsoleScreen):
         if message.rows < 0:
             self.notify(message.path, title="Export failed", severity="error", timeout=10)
         else:
-            self.notify(f"{message.rows:,} rows written to {message.path}", title="Exported", timeout=8)
+            where = FilePath(message.path).expanduser().absolute()
+            self.notify(f"{message.rows:,} rows written to {where}", title="Exported", timeout=8)
 
     # -- edits (the forms are console.edit's) -------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
