@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from console.actions import APP_ACTIONS, bindings
 from console.config import ConsoleConfig
+from console.target import Resolved, resolve
 from console.keystrokes import TypingBuffer, clean_paste
 from console.logs import describe_log, log_worker_error, scrub_text
 from console.screens.base import ConsoleScreen
@@ -83,18 +84,26 @@ class LokstraConsole(App[int]):
             super().__init__()
 
     def __init__(self, settings: Settings | None = None, *, config: ConsoleConfig | None = None,
-                 profile: str | None = None, read_only: bool = False, password: SecretStr | None = None) -> None:
+                 profile: str | None = None, read_only: bool = False, password: SecretStr | None = None,
+                 resolved: Resolved | None = None) -> None:
+        """``resolved`` (``console.target.resolve``, what the command line gives) or, without
+        it, the same resolution from ``profile`` / ``read_only``; ``settings`` (tests) wins
+        over both for the backend."""
         install_terminal_guard()
         super().__init__()
         self.typing = TypingBuffer(self)
         self.stop_line: str | None = None
         """The one line printed on the terminal when the console stopped on an error (cli.py)."""
-        self.config = config or ConsoleConfig()
+        if resolved is None and settings is None:
+            resolved = resolve(profile=profile, read_only=read_only, password=password,
+                               config=config or ConsoleConfig())
+        self.config = resolved.config if resolved is not None else (config or ConsoleConfig())
         chosen = self.config.profile(profile)
-        self.profile_name = (profile or self.config.active_profile) if chosen else None
-        self.environment = chosen.environment if chosen else None
+        self.profile_name = resolved.profile if resolved is not None else \
+            ((profile or self.config.active_profile) if chosen else None)
+        self.environment = resolved.environment if resolved is not None else (chosen.environment if chosen else None)
         if settings is None:
-            settings = chosen.store_settings(password, read_only) if chosen else Settings()
+            settings = resolved.settings  # type: ignore[union-attr]
         if read_only and not settings.read_only:
             settings = settings.model_copy(update={"read_only": True})
         self.settings = settings

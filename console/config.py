@@ -75,6 +75,7 @@ class ConsoleConfig(BaseSettings):
     health_interval: float = Field(5.0, ge=0.5, le=300)
     write_wait: float = Field(30.0, gt=0, description="seconds a write waits for a live switch to finish")
     allow_hard_delete: bool = Field(False, description="offer hard deletes (with cascade); off: only status changes")
+    read_only: bool = Field(False, description="every entry point read-only, whatever the profile (console/target.py)")
 
     @classmethod
     def settings_customise_sources(
@@ -118,8 +119,10 @@ def _toml_value(value: Any) -> str:
 
 def to_toml(config: ConsoleConfig, keep_passwords: frozenset[str] = frozenset()) -> str:
     lines: list[str] = []
-    for key in ("active_profile", "animations", "health_interval", "write_wait", "allow_hard_delete"):
+    for key in ("active_profile", "animations", "health_interval", "write_wait", "allow_hard_delete", "read_only"):
         value = getattr(config, key)
+        if key == "read_only" and not value:
+            continue
         if value is not None:
             lines.append(f"{key} = {_toml_value(value)}")
     if config.keymap:
