@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from console.actions import APP_ACTIONS, bindings
 from console.config import ConsoleConfig
+from console.hints import for_tui
 from console.target import Resolved, resolve
 from console.keystrokes import TypingBuffer, clean_paste
 from console.logs import describe_log, log_worker_error, scrub_text
@@ -187,7 +188,7 @@ class LokstraConsole(App[int]):
 
     @on(BackendFailed)
     def _backend_failed(self, message: BackendFailed) -> None:
-        self.problem = message.text
+        self.problem = for_tui(message.text)
         self.health = "down"
         log.warning("backend unavailable: %s", message.text)
         self.refresh_header()
@@ -297,8 +298,8 @@ class LokstraConsole(App[int]):
         usage lines and server errors, and Textual would parse ``TENANT[/APP]`` as markup
         (MarkupError ended the console) or ``[@click=app.quit]`` as an action. Control
         characters are shown, not sent (console/text.py)."""
-        super().notify(visible(str(message)), title=visible(str(title)), severity=severity, timeout=timeout,
-                       markup=False)
+        super().notify(visible(for_tui(str(message))), title=visible(str(title)), severity=severity,
+                       timeout=timeout, markup=False)
 
     async def on_event(self, event: events.Event) -> None:
         """Typed bursts and pastes pass console/keystrokes.py first: a burst of keys for a text

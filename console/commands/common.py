@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import asyncpg
 
+from console.hints import for_cli
 from console.target import Resolved, TargetError, resolve, settings_problem
 from migrations import pooler
 from stores.errors import BackendUnavailable, ReadOnly, StoreError
@@ -251,6 +252,8 @@ class Output:
         self.as_json = as_json
         self.target: str | None = None
         self.secrets: list[str] = []
+        self.dsn_given = False
+        """The operator named the database with --dsn: hints repeat it (console/hints.py)."""
 
     def _clean(self, text: str) -> str:
         # A secret may also stand JSON-escaped in a document (quotes, backslashes, non-ASCII).
@@ -270,6 +273,7 @@ class Output:
         return code
 
     def error(self, code: int, cause: str, reason: str, fix: str) -> int:
+        fix = for_cli(fix, self.dsn_given)
         if self.as_json:
             return self.document(code, {"error": {"cause": cause, "reason": reason, "fix": fix}})
         where = f" ({self.target})" if self.target else ""
@@ -279,6 +283,7 @@ class Output:
     def use(self, target: Target) -> None:
         """Name ``target`` in errors and the document, and scrub its secrets from all output."""
         self.target, self.secrets = target.display, target.secrets
+        self.dsn_given = target.resolved is not None and target.resolved.source == "flag"
 
     def bad_settings(self, exc: ValueError) -> int:
         """A target that cannot be resolved (``TargetError``) or malformed settings: the setting
