@@ -111,6 +111,9 @@ def _setting_name(field: str) -> str:
 def load_config() -> ConsoleConfig:
     """The settings file, or a ``TargetError`` naming it (unreadable, not TOML, not UTF-8, bad values)."""
     path = config_path()
+    if path.exists() and not path.is_file():  # pydantic-settings would skip it without a word
+        raise TargetError(f"cannot read the settings file {path}: it is not a regular file",
+                          "Point LOKSTRA_CONSOLE_CONFIG at a TOML file, or remove what is there") from None
     try:
         return ConsoleConfig()
     except ValidationError as exc:
