@@ -24,7 +24,9 @@ from textual.worker import Worker, WorkerState
 
 from console.actions import APP_ACTIONS, bindings
 from console.config import ConsoleConfig
+from console.hints import for_tui
 from console.keystrokes import KeyHandled, KeyOrder, TypingBuffer, clean_paste
+from console.target import Resolved, resolve
 from console.logs import describe_log, log_worker_error, scrub_text
 from console.screens.base import ConsoleScreen
 from console.screens.help import HelpScreen, binding_rows
@@ -91,19 +93,27 @@ class LokstraConsole(App[int]):
             super().__init__()
 
     def __init__(self, settings: Settings | None = None, *, config: ConsoleConfig | None = None,
-                 profile: str | None = None, read_only: bool = False, password: SecretStr | None = None) -> None:
+                 profile: str | None = None, read_only: bool = False, password: SecretStr | None = None,
+                 resolved: Resolved | None = None) -> None:
+        """``resolved`` (``console.target.resolve``, what the command line gives) or, without
+        it, the same resolution from ``profile`` / ``read_only``; ``settings`` (tests) wins
+        over both for the backend."""
         install_terminal_guard()
         super().__init__()
         self.typing = TypingBuffer(self)
         self.key_order = KeyOrder(self)
         self.stop_line: str | None = None
         """The one line printed on the terminal when the console stopped on an error (cli.py)."""
-        self.config = config or ConsoleConfig()
+        if resolved is None and settings is None:
+            resolved = resolve(profile=profile, read_only=read_only, password=password,
+                               config=config or ConsoleConfig())
+        self.config = resolved.config if resolved is not None else (config or ConsoleConfig())
         chosen = self.config.profile(profile)
-        self.profile_name = (profile or self.config.active_profile) if chosen else None
-        self.environment = chosen.environment if chosen else None
+        self.profile_name = resolved.profile if resolved is not None else \
+            ((profile or self.config.active_profile) if chosen else None)
+        self.environment = resolved.environment if resolved is not None else (chosen.environment if chosen else None)
         if settings is None:
-            settings = chosen.store_settings(password, read_only) if chosen else Settings()
+            settings = resolved.settings  # type: ignore[union-attr]
         if read_only and not settings.read_only:
             settings = settings.model_copy(update={"read_only": True})
         self.settings = settings
@@ -188,7 +198,7 @@ class LokstraConsole(App[int]):
 
     @on(BackendFailed)
     def _backend_failed(self, message: BackendFailed) -> None:
-        self.problem = message.text
+        self.problem = for_tui(message.text)
         self.health = "down"
         log.warning("backend unavailable: %s", message.text)
         self.refresh_header()
@@ -298,8 +308,8 @@ class LokstraConsole(App[int]):
         usage lines and server errors, and Textual would parse ``TENANT[/APP]`` as markup
         (MarkupError ended the console) or ``[@click=app.quit]`` as an action. Control
         characters are shown, not sent (console/text.py)."""
-        super().notify(visible(str(message)), title=visible(str(title)), severity=severity, timeout=timeout,
-                       markup=False)
+        super().notify(visible(for_tui(str(message))), title=visible(str(title)), severity=severity,
+                       timeout=timeout, markup=False)
 
     async def on_event(self, event: events.Event) -> None:
         """Typed bursts and pastes pass console/keystrokes.py first: input waits behind a key

@@ -42,32 +42,46 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from console.logs import setup_logging
+
+    # The log first: reading .env may warn (python-dotenv), and nothing but the console's own
+    # lines may land on the terminal.
+    setup_logging(debug=args.debug)
     if args.command:
         _start_logging(args, None)
         exit_on_hangup(None)
-        return int(importlib.import_module(f"console.commands.{args.command}").run(args))
-    from pydantic import ValidationError
-
+        try:
+            code = int(importlib.import_module(f"console.commands.{args.command}").run(args))
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader of our output went away (``| head``): leave quietly
+            code = 0
+        finally:
+            _quiet_closed_stdout()
+        return code
     from console.app import LokstraConsole
-    from console.config import ConsoleConfig, config_path
+    from console.target import TargetError, resolve
 
     try:
-        config = ConsoleConfig()
-        if args.profile and config.profile(args.profile) is None:
-            print(f"lokstra-console: no profile named {args.profile!r} in {config_path()}", file=sys.stderr)
-            return 2
-        app = LokstraConsole(config=config, profile=args.profile, read_only=args.read_only)
-    except ValidationError as exc:
-        print(settings_problem(exc), file=sys.stderr)
-        return 2
-    except ValueError as exc:  # e.g. a DATABASE_URL that is not a postgres:// URL
-        print(f"lokstra-console: bad settings: {exc}", file=sys.stderr)
+        resolved = resolve(profile=args.profile, read_only=args.read_only)
+        app = LokstraConsole(resolved=resolved)
+    except TargetError as exc:
+        print(f"lokstra-console: {exc}" + (f"\n{exc.fix}" if exc.fix else ""), file=sys.stderr)
         return 2
     _start_logging(args, app)
     exit_on_hangup(app)
     code = run_console(app)
     log.info("console stopped (exit code %s)", code)
     return code
+
+
+def _quiet_closed_stdout() -> None:
+    """A stdout whose reader left would make Python print a BrokenPipeError at exit's flush."""
+    from console.commands.common import silence
+
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        silence(sys.stdout)
 
 
 def run_console(app: Any) -> int:
@@ -93,9 +107,8 @@ def run_console(app: Any) -> int:
 
 def _start_logging(args: argparse.Namespace, app: Any) -> None:
     """The log file, told every password known at start so that none is ever written."""
-    from console.logs import register_dsn, register_settings_secrets, setup_logging
+    from console.logs import register_dsn, register_settings_secrets
 
-    setup_logging(debug=args.debug)
     if app is not None:
         register_settings_secrets(app.settings, app.config.profiles.values())
     else:
@@ -158,13 +171,10 @@ def _end_after_grace() -> None:
 
 
 def settings_problem(exc: object) -> str:
-    """Bad settings (environment, .env or the settings file) as one line per field, without the
-    values given: a mistyped variable may be a password."""
-    lines = ["lokstra-console: bad settings (environment, .env or the settings file):"]
-    for error in exc.errors():  # type: ignore[attr-defined]
-        field = ".".join(str(part) for part in error["loc"]) or "value"
-        lines.append(f"  {field}: {error['msg'].removeprefix('Value error, ')}")
-    return "\n".join(lines)
+    """Bad settings as one line naming each setting and its rule, never the value given."""
+    from console.target import settings_problem as problem
+
+    return "lokstra-console: " + problem(exc)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

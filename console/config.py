@@ -78,6 +78,7 @@ class ConsoleConfig(BaseSettings):
     allow_hard_delete: bool = Field(False, description="offer hard deletes (with cascade); off: only status changes")
     report_dir: Path | None = Field(None, description="where exports, memory snapshots and drill reports go by "
                                     "default (unset: $XDG_STATE_HOME/lokstra-console/files)")
+    read_only: bool = Field(False, description="every entry point read-only, whatever the profile (console/target.py)")
 
     @classmethod
     def settings_customise_sources(
@@ -137,8 +138,11 @@ def _toml_value(value: Any) -> str:
 
 def to_toml(config: ConsoleConfig, keep_passwords: frozenset[str] = frozenset()) -> str:
     lines: list[str] = []
-    for key in ("active_profile", "animations", "health_interval", "write_wait", "allow_hard_delete", "report_dir"):
+    for key in ("active_profile", "animations", "health_interval", "write_wait", "allow_hard_delete", "report_dir",
+                "read_only"):
         value = getattr(config, key)
+        if key == "read_only" and not value:
+            continue
         if value is not None:
             lines.append(f"{key} = {_toml_value(value)}")
     if config.keymap:

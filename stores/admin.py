@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from stores.audit import audit_entry
-from stores.errors import NotFound, ValidationFailed
+from stores.errors import NotFound, ReadOnly, Unchanged, ValidationFailed
 from stores.keys import HashForm, full_key, hash_form, hash_secret, key_prefix, new_key_id, new_secret
 from stores.owners import app_owner, is_app_owner
 from stores.models import App, AppKey, Branch, Record, Tenant, User, UserApp, check_text
@@ -29,6 +29,8 @@ from stores.tables import APP_KEYS, APPS, BRANCHES, TENANTS, USER_APPS, USERS, T
 ENTITY_NAMES: dict[type[Record], str] = {Tenant: "tenant", App: "app", Branch: "branch", User: "user",
                                          UserApp: "grant", AppKey: "key"}
 
+SERVER_SCOPE = "(server)"
+"""The audit's tenant for what concerns the server, not one tenant (the Monitor's reveals)."""
 STATUS_CHOICES: dict[type[Record], tuple[str, ...]] = {
     Tenant: ("active", "suspended", "deleted"),
     App: ("active", "disabled"),
@@ -202,9 +204,11 @@ class Admin:
         store = self._store_for(row)
         async with self.stores.engine.atomic():
             current = await self._locked(row)
-            changed = await store.set_status(*row.key(), status)
             before = {"status": current.status, "deleted_at": getattr(current, "deleted_at", None)}
+            changed = await store.set_status(*row.key(), status)
             after = {"status": changed.status, "deleted_at": getattr(changed, "deleted_at", None)}
+            if after == before:
+                raise Unchanged(_spec(row).entity, row.key_text(), status)  # the block rolls back: no audit row
             await self._audit(changed, "status", before=before, after=after)
         return changed
 
@@ -373,6 +377,25 @@ class Admin:
         )
 
     # -- reveal -----------------------------------------------------------------------------
+    async def audit_reveal(self, entity: str, key: str, what: str) -> None:
+        """Record that the operator was shown what the screens mask outside any row (the
+        Monitor's query literals): which thing, never the values. A reveal is a read, but an
+        audited one: where the record cannot be written (read-only mode, a role without
+        INSERT on the audit log) this raises and the caller keeps the text masked."""
+        if getattr(self.stores.engine, "read_only", False) or self._read_only_settings():
+            raise ReadOnly("revealing is audited, and a read-only session cannot write the audit record")
+        async with self.stores.engine.atomic():
+            await self.stores.audit.record(audit_entry(
+                tenant_id=SERVER_SCOPE, entity=entity, entity_key=key, action="reveal",
+                os_user=self.actor.os_user, ssh_client=self.actor.ssh_client, db_role=self._db_role(),
+                backend=self.stores.backend, note=f"revealed {what}"))
+
+    def _read_only_settings(self) -> bool:
+        engine = getattr(self.stores.engine, "current", self.stores.engine)
+        settings = getattr(engine, "settings", None)
+        target = getattr(engine, "target", None)
+        return bool(getattr(settings, "read_only", False) or getattr(target, "read_only", False))
+
     async def reveal(self, row: Record, field_name: str) -> str:
         """The clear value of a masked field, read fresh and audited as a reveal (who, when,
         which field; never the value)."""

@@ -98,3 +98,13 @@ class LayoutUnsupported(StoreError):
         self.layout = layout
         self.reason = reason
         super().__init__(f"{what} is not available on this database: {reason}")
+
+
+class Unchanged(StoreError):
+    """A change that would change nothing (suspending a suspended user): refused, and no
+    audit record is written for it."""
+
+    def __init__(self, entity: str, key: str, detail: str) -> None:
+        self.entity = entity
+        self.key = key
+        super().__init__(f"{entity} {key} is {detail} already: nothing to change")

@@ -96,6 +96,13 @@ class Settings(BaseSettings):
                              "at most 63 characters")
         return value
 
+    @field_validator("db_port", "pg_port")
+    @classmethod
+    def _port_range(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= 65535:
+            raise ValueError("the port must be 1-65535")  # 0 must not quietly become 5432
+        return value
+
     @field_validator("db_ssl_mode", "pg_ssl_mode", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
@@ -163,7 +170,9 @@ def _parse_url(dsn: str) -> _UrlParts:
     try:
         port = parts.port
     except ValueError as exc:
-        raise ValueError("DATABASE_URL has an invalid port") from exc
+        raise ValueError("DATABASE_URL has an invalid port: the port must be 1-65535") from exc
+    if port == 0:
+        raise ValueError("DATABASE_URL has an invalid port: the port must be 1-65535")
     return _UrlParts(
         host=unquote(parts.hostname) if parts.hostname else None,
         port=port,

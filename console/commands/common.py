@@ -20,10 +20,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
-from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
+from console.hints import for_cli
+from console.target import Resolved, TargetError, resolve, settings_problem
 from migrations import pooler
 from stores.errors import BackendUnavailable, ReadOnly, StoreError
 from stores.layouts import LayoutReport
@@ -84,6 +85,8 @@ class Target:
     host: str = "localhost"
     port: int = 5432
     make_settings: Callable[[], Settings] | None = field(default=None, repr=False)
+    resolved: Resolved | None = field(default=None, repr=False)
+    """Where the target came from and why it is read-only (``console.target``)."""
 
     @property
     def schema(self) -> str:
@@ -101,58 +104,80 @@ class Target:
                                            **overrides})
 
 
-def target_from_dsn(dsn: str) -> Target:
-    parts = urlsplit(dsn)
-    if parts.scheme not in ("postgres", "postgresql"):
-        raise ValueError("--dsn must be a postgresql://user@host:port/db URL")
-    user = unquote(parts.username or "")
-    host = parts.hostname or "localhost"
-    port = parts.port or 5432
-    display = f"{user}@{host}:{port}/{unquote(parts.path.lstrip('/'))}"
-    secrets = [unquote(parts.password)] if parts.password else []
-    # No command timeout: building an index on a big table may take a while.
-    return Target(lambda: pooler.connect(dsn, timeout=10, command_timeout=None), display, secrets,
-                  host=host, port=port, make_settings=lambda: _dsn_settings(dsn))
-
-
-def _dsn_settings(dsn: str) -> Settings:
-    """The console's settings with the connection taken from ``dsn`` alone: DB_* values in
-    the environment (which outrank DATABASE_URL) must not mix into an explicit ``--dsn``."""
-    from stores.settings import Settings
-
-    unset: dict[str, Any] = {name: None for name in ("db_host", "db_port", "db_user", "db_password", "db_name",
-                                                      "db_ssl_mode")}
-    return Settings(use_postgres=True, database_url=dsn, **unset)
-
-
-def target_from_settings() -> Target:
-    from stores.settings import Settings
-
-    settings = Settings()
+def target_of(resolved: Resolved) -> Target:
+    """The ``Target`` of a PostgreSQL resolution: every connection gets the pool's session
+    settings (application_name, DB_TIME_ZONE, read-only), also under ``--dsn``."""
+    settings = resolved.settings
     connection = settings.connection()
-    kwargs = {**connection.connect_kwargs(), "command_timeout": None}
-    return Target(lambda: pooler.connect(**kwargs), connection.display(), connection.secrets(), connection.read_only,
-                  host=connection.host, port=connection.port, make_settings=lambda: settings)
+    kwargs = {**connection.connect_kwargs(), "command_timeout": None}  # an index build may take a while
+    return Target(lambda: pooler.connect(**kwargs), connection.display(), connection.secrets(), resolved.read_only,
+                  host=connection.host, port=connection.port, make_settings=lambda: settings, resolved=resolved)
+
+
+def resolve_args(args: argparse.Namespace, need_postgres: bool) -> Resolved:
+    """``console.target.resolve`` from the global options and the subcommand's ``--dsn``."""
+    return resolve(dsn=getattr(args, "dsn", None), profile=getattr(args, "profile", None),
+                   read_only=bool(getattr(args, "read_only", False)), need_postgres=need_postgres)
 
 
 def target_from_args(args: argparse.Namespace) -> Target:
-    """``--dsn`` or the settings, read-only when the global ``--read-only`` says so.
-    Raises ``ValueError`` (pydantic's ``ValidationError`` is one) for malformed input."""
-    target = target_from_dsn(args.dsn) if getattr(args, "dsn", None) else target_from_settings()
-    target.read_only = target.read_only or bool(getattr(args, "read_only", False))
-    target.store_settings()  # refuse what open_stores would refuse now, as a usage error
-    return target
+    """The PostgreSQL target of a command that needs one: ``--dsn``, ``--profile``, the
+    active profile or the DB_* settings; none configured raises ``TargetError`` (a ValueError)."""
+    return target_of(resolve_args(args, need_postgres=True))
 
 
 def postgres_target(args: argparse.Namespace) -> Target | None:
-    """For a command without an explicit backend: the PostgreSQL target when ``--dsn`` or
-    USE_POSTGRES chooses PostgreSQL, else None (the memory backend). Raises ``ValueError``."""
-    if not getattr(args, "dsn", None):
-        from stores.settings import Settings
+    """For a command that works on either backend: the PostgreSQL target, or None (memory)."""
+    resolved = resolve_args(args, need_postgres=False)
+    return target_of(resolved) if resolved.backend == "postgres" else None
 
-        if not Settings().use_postgres:
+
+def confirm_write(target: Target, out: Output, what: str, yes: bool) -> int | None:
+    """Before ``what`` writes to ``target``: refuse in read-only mode, name the target, and ask
+    (or take ``--yes``) unless the command line named it. None: go on; else the exit code."""
+    resolved = target.resolved
+    if target.read_only:
+        why = resolved.read_only_why if resolved is not None else "--read-only"
+        return out.error(EXIT_USAGE, "read_only", f"the console is read-only ({why}) and {what} writes",
+                         "Drop --read-only / LOKSTRA_READ_ONLY / the profile's read_only to write")
+    where = resolved.describe() if resolved is not None else f"postgres {target.display}"
+    out.note(f"{what}: target {where}")
+    if yes or resolved is None or resolved.explicit:
+        return None
+    if out.interactive:
+        try:
+            answer = input(f"{what} writes to {target.display}: go on? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() in ("y", "yes"):
             return None
-    return target_from_args(args)
+        out.line("nothing written")
+        return EXIT_FAILED
+    return out.error(EXIT_USAGE, "confirmation_needed",
+                     f"{what} writes, and its target comes from {resolved.source_detail}, not the command line",
+                     "Pass --yes to write there, or name the target with --dsn / --profile")
+
+
+def write_quietly(stream: TextIO, text: str) -> None:
+    """Print ``text`` to ``stream``; a closed reader (``| head``) must not stop the work under
+    way half-way: the stream is pointed at /dev/null and the command goes on to its end."""
+    try:
+        stream.write(text + "\n")
+        stream.flush()
+    except (BrokenPipeError, ValueError):  # ValueError: the stream was closed already
+        silence(stream)
+
+
+def silence(stream: TextIO) -> None:
+    """Send what is still written to ``stream`` (also at exit's flush) to /dev/null."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 # ----- errors as exit codes --------------------------------------------------------------
@@ -227,36 +252,52 @@ class Output:
         self.as_json = as_json
         self.target: str | None = None
         self.secrets: list[str] = []
+        self.dsn_given = False
+        """The operator named the database with --dsn: hints repeat it (console/hints.py)."""
 
     def _clean(self, text: str) -> str:
         # A secret may also stand JSON-escaped in a document (quotes, backslashes, non-ASCII).
         escaped = [json.dumps(s, ensure_ascii=ascii)[1:-1] for s in self.secrets for ascii in (True, False)]
         return scrub(text, [*self.secrets, *escaped])
 
+    def _write(self, stream: TextIO, text: str) -> None:
+        write_quietly(stream, self._clean(text))
+
     def line(self, text: str = "") -> None:
         if not self.as_json:
-            print(self._clean(text), flush=True)
+            self._write(sys.stdout, text)
 
     def document(self, code: int, data: dict[str, Any]) -> int:
         if self.as_json:
-            text = json.dumps({"target": self.target, "exit_code": code, **data}, indent=2)
-            print(self._clean(text), flush=True)
+            self._write(sys.stdout, json.dumps({"target": self.target, "exit_code": code, **data}, indent=2))
         return code
 
     def error(self, code: int, cause: str, reason: str, fix: str) -> int:
+        fix = for_cli(fix, self.dsn_given)
         if self.as_json:
             return self.document(code, {"error": {"cause": cause, "reason": reason, "fix": fix}})
         where = f" ({self.target})" if self.target else ""
-        print(self._clean(f"error: {reason}{where}\n{fix}"), file=sys.stderr, flush=True)
+        self._write(sys.stderr, f"error: {reason}{where}\n{fix}")
         return code
 
     def use(self, target: Target) -> None:
         """Name ``target`` in errors and the document, and scrub its secrets from all output."""
         self.target, self.secrets = target.display, target.secrets
+        self.dsn_given = target.resolved is not None and target.resolved.source == "flag"
 
     def bad_settings(self, exc: ValueError) -> int:
-        """A malformed ``--dsn`` or DB_* settings (pydantic's ``ValidationError`` is a ValueError)."""
-        return self.error(EXIT_USAGE, "bad_connection_settings", str(exc), "Check --dsn or the DB_* settings")
+        """A target that cannot be resolved (``TargetError``) or malformed settings: the setting
+        and the rule, never the value given (it may be a password)."""
+        from pydantic import ValidationError
+
+        if isinstance(exc, TargetError):
+            return self.error(EXIT_USAGE, exc.cause, str(exc), exc.fix or "Check --dsn or the DB_* settings")
+        reason = settings_problem(exc) if isinstance(exc, ValidationError) else str(exc)
+        return self.error(EXIT_USAGE, "bad_connection_settings", reason, "Check --dsn or the DB_* settings")
+
+    def note(self, text: str) -> None:
+        """A line on stderr (also with ``--json``): what a write is about to touch."""
+        self._write(sys.stderr, text)
 
     def fail(self, exc: BaseException) -> int:
         """Print what ``failure_of`` makes of ``exc`` and return its exit code; re-raise a bug."""

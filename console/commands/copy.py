@@ -32,6 +32,7 @@ from console.commands.common import (
     Output,
     Target,
     command_parser,
+    confirm_write,
     target_from_args,
     whole_number,
 )
@@ -94,6 +95,8 @@ def add_parser(subparsers: Any) -> None:
                         help="postgres, memory (a trial load), or a snapshot file")
     parser.add_argument("--replace", action="store_true",
                         help="overwrite a non-empty target (PostgreSQL: TRUNCATE in the same transaction; a file: replaced)")
+    parser.add_argument("--yes", action="store_true",
+                        help="do not ask before writing to a PostgreSQL target the command line does not name")
     parser.add_argument("--batch-size", type=whole_number(1), default=5_000, metavar="N",
                         help="rows per batch (default 5000)")
 
@@ -115,9 +118,10 @@ def run(args: argparse.Namespace) -> int:
         return out.bad_settings(exc)
     if target is not None:
         out.use(target)
-        if destination.kind == "postgres" and target.read_only:
-            return out.error(EXIT_USAGE, "read_only", "the console is in read-only mode",
-                             "Drop --read-only / LOKSTRA_READ_ONLY to copy into PostgreSQL")
+        if destination.kind == "postgres":
+            refused = confirm_write(target, out, "copy", args.yes)
+            if refused is not None:
+                return refused
     progress = out.table_progress()
     try:
         return asyncio.run(_copy(args, target, memory_settings, out, progress))

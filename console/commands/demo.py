@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 import asyncpg
 
-from console.commands.common import EXIT_UNAVAILABLE, EXIT_USAGE, Output, target_from_dsn, target_from_settings
+from console.commands.common import EXIT_UNAVAILABLE, Output, confirm_write, target_from_args
 from stores.demo import LOCK_TIMEOUT, DemoSpec, NotEmpty, write_demo
 from stores.postgres.diagnose import diagnose, scrub
 from stores.postgres.engine import init_connection
@@ -45,6 +45,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--dsn", help="postgresql://user[:password]@host:port/db (default: the console's DB_* settings)")
     parser.add_argument("--replace", action="store_true",
                         help="empty the six lokstra_auth tables first (TRUNCATE, in the same transaction)")
+    parser.add_argument("--yes", action="store_true",
+                        help="do not ask, also when the target comes from the environment or the settings file")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     parser.set_defaults(run=run)
 
@@ -99,13 +101,13 @@ class TableProgress:
 def run(args: argparse.Namespace) -> int:
     out = Output(args.json)
     try:
-        target = target_from_dsn(args.dsn) if args.dsn else target_from_settings()
-    except ValueError as exc:  # a malformed DSN or settings (pydantic's ValidationError is one)
-        return out.error(EXIT_USAGE, "bad_connection_settings", str(exc), "Check --dsn or the DB_* settings")
-    if target.read_only or getattr(args, "read_only", False):
-        return out.error(EXIT_USAGE, "read_only", "the console is in read-only mode",
-                         "Drop --read-only / LOKSTRA_READ_ONLY to write demo data")
-    out.target = target.display
+        target = target_from_args(args)
+    except ValueError as exc:  # a malformed DSN or settings, no PostgreSQL configured, an unknown profile
+        return out.bad_settings(exc)
+    out.use(target)
+    refused = confirm_write(target, out, "demo", args.yes)
+    if refused is not None:
+        return refused
     spec = DemoSpec(users=args.users)
     progress = TableProgress()
     try:
@@ -126,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(exc, asyncpg.PostgresError):
             return out.error(EXIT_REFUSED, "database_error", scrub(f"{exc.sqlstate}: {exc}", target.secrets),
                              "Nothing was written (the transaction rolled back); fix the cause the database gives and retry")
-        raise
+        return out.fail(exc)  # a lost connection, or re-raised: a bug
 
 
 async def _write(connect: Callable[[], Any], spec: DemoSpec, replace: bool, out: Output,

@@ -39,6 +39,7 @@ from console.commands.common import (
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
     Output,
+    confirm_write,
     target_from_args,
 )
 from stores.transfer.drill import DEFAULT_WORKLOAD, DrillRefused, DrillReport, DrillStep, is_production, run_drill
@@ -69,6 +70,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--environment", metavar="NAME",
                         help=f"what the database is (development, staging, production; default ${ENVIRONMENT_VARIABLE})")
     parser.add_argument("--allow-production", action="store_true", help="run even when the environment is production")
+    parser.add_argument("--yes", action="store_true",
+                        help="do not ask, also when the target comes from the environment or the settings file")
     parser.add_argument("--write-wait", type=_seconds, default=DEFAULT_WRITE_WAIT, metavar="SECONDS",
                         help=f"how long a write waits for a switch (default {DEFAULT_WRITE_WAIT:g})")
     parser.add_argument("--switch-timeout", type=_seconds, default=DEFAULT_SWITCH_TIMEOUT, metavar="SECONDS",
@@ -127,19 +130,19 @@ class DrillView:
 
 def run(args: argparse.Namespace) -> int:
     out = Output(args.json)
-    environment = args.environment or os.environ.get(ENVIRONMENT_VARIABLE) or None
     try:
         target = target_from_args(args)
         settings = target.store_settings()
-    except ValueError as exc:  # a malformed DSN or settings (pydantic's ValidationError is one)
-        return out.error(EXIT_USAGE, "bad_connection_settings", str(exc), "Check --dsn or the DB_* settings")
-    out.target, out.secrets = target.display, target.secrets
+    except ValueError as exc:  # a malformed DSN or settings, no PostgreSQL configured, an unknown profile
+        return out.bad_settings(exc)
+    out.use(target)
+    environment = args.environment or (target.resolved.environment if target.resolved else None)
     if is_production(environment) and not args.allow_production:
         return out.error(EXIT_USAGE, "production", f"the environment is {environment!r}: the drill truncates and "
                          "reloads every table of the database", "Run it on staging, or pass --allow-production")
-    if settings.read_only:
-        return out.error(EXIT_USAGE, "read_only", "the console is in read-only mode and the drill writes",
-                         "Drop --read-only / LOKSTRA_READ_ONLY to run the drill")
+    refused = confirm_write(target, out, "drill (truncates and reloads every table)", args.yes)
+    if refused is not None:
+        return refused
     run_id = uuid.uuid4().hex[:8]
     path = Path(args.report).expanduser() if args.report else \
         _files_directory() / f"lokstra-drill-{datetime.now():%Y%m%d-%H%M%S}-{run_id}.json"

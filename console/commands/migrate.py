@@ -25,9 +25,9 @@ from console.commands.common import (
     EXIT_OK,
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
+    confirm_write,
     read_layout,
-    target_from_dsn,
-    target_from_settings,
+    target_from_args,
 )
 from console.commands.common import Output as SharedOutput
 from migrations import (
@@ -70,6 +70,8 @@ def add_parser(subparsers: Any) -> None:
     up = actions.add_parser("up", parents=[common], help="apply the pending migrations, one transaction each")
     up.add_argument("--accept", action="store_true",
                     help="go on over changed, missing or out-of-order migrations (recorded in the history)")
+    up.add_argument("--yes", action="store_true",
+                    help="do not ask, also when the target comes from the environment or the settings file")
     dry = actions.add_parser("dry-run", parents=[common], help="apply the pending migrations and roll everything back")
     dry.add_argument("--accept", action="store_true", help="as for up; nothing is recorded")
     down = actions.add_parser("down", parents=[common], help="revert the last N migrations with their .down.sql")
@@ -97,18 +99,22 @@ def _positive(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     out = Output(args.json)
     try:
-        target = target_from_dsn(args.dsn) if args.dsn else target_from_settings()
+        target = target_from_args(args)
         runner = MigrationRunner(target.connect, source=args.source, lock_timeout=args.lock_timeout,
                                  data_schema=target.schema)
     except SourceError as exc:
         return out.error(EXIT_USAGE, "invalid_source", str(exc), "Fix the files listed, or point --source at the right directory")
-    except ValueError as exc:  # a malformed DSN or settings (pydantic's ValidationError is one)
-        return out.error(EXIT_USAGE, "bad_connection_settings", str(exc), "Check --dsn or the DB_* settings")
-    read_only = target.read_only or getattr(args, "read_only", False)
-    if read_only and args.migrate_action != "status":
-        return out.error(EXIT_USAGE, "read_only", "the console is in read-only mode",
-                         "Drop --read-only / LOKSTRA_READ_ONLY to change the schema")
-    out.target = target.display
+    except ValueError as exc:  # a malformed DSN or settings, no PostgreSQL configured, an unknown profile
+        return out.bad_settings(exc)
+    out.use(target)
+    if args.migrate_action != "status":
+        # Every other action may write (dry-run too, before its rollback). up and the
+        # recording adopt / relocate ask unless the command line named the target; down asks itself.
+        confirmed = args.migrate_action in ("dry-run", "down") or \
+            (args.migrate_action in ("adopt", "relocate") and not args.yes) or getattr(args, "yes", False)
+        refused = confirm_write(target, out, f"migrate {args.migrate_action}", confirmed)
+        if refused is not None:
+            return refused
     try:
         return asyncio.run(ACTIONS[args.migrate_action](runner, args, out))
     except Exception as exc:
@@ -120,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(exc, asyncpg.PostgresError):  # e.g. no privilege to create the tracking tables
             return out.error(EXIT_NOT_CURRENT, "database_error", f"{exc.sqlstate}: {exc}",
                              "The schema was left as it was; fix the cause the database gives and retry")
-        raise
+        return out.fail(exc)  # a lost connection, or re-raised: a bug
 
 
 class Output(SharedOutput):

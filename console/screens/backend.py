@@ -43,6 +43,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from console.hints import for_tui
 from console.text import VISIBLE_CONTROLS, plain
 from console.actions import ActionSpec, bindings
 from console.commands.drill import ENVIRONMENT_VARIABLE
@@ -612,7 +613,7 @@ class BackendScreen(ConsoleScreen):
         problem = self.postgres.problem if postgres_engine is None or self.postgres.counts is None else None
         if self.memory.problem:
             problem = f"memory: {self.memory.problem}"
-        self.query_one("#target", Static).update(plain(problem or "", style="red"))
+        self.query_one("#target", Static).update(plain(for_tui(problem or ""), style="red"))
         self.query_one("#digests", Static).update(self.digests)
 
     def _side_label(self, backend: str, engine: Any) -> str:

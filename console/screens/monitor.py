@@ -74,6 +74,33 @@ def _table(table_id: str, columns: tuple[tuple[str, str, int], ...]) -> DataTabl
     return table
 
 
+class RevealAudited(Message):
+    """The audit record of a reveal was written (``problem`` None), or why it could not be."""
+
+    def __init__(self, problem: str | None, subject: object = None) -> None:
+        self.problem = problem
+        self.subject = subject
+        super().__init__()
+
+
+async def audited_reveal(screen: Any, app: Any, entity: str, key: str, what: str, subject: object = None) -> None:
+    """Write the reveal's audit record (``Admin.audit_reveal``; never the literals), then let
+    ``screen`` show them. Read-only mode cannot write the record: the text stays masked, and
+    the operator is told why (RELIABILITY.md, reveal policy)."""
+    from stores.admin import Admin
+
+    stores = getattr(app, "stores", None)
+    if stores is None:
+        screen.post_message(RevealAudited("the stores are not open yet", subject))
+        return
+    try:
+        await Admin(stores).audit_reveal(entity, key, what)
+    except StoreError as exc:
+        screen.post_message(RevealAudited(f"revealing is audited and the record could not be written: {exc}", subject))
+        return
+    screen.post_message(RevealAudited(None, subject))
+
+
 class QueryDetail(ModalScreen[None]):
     """One statement: its figures and full text (wrapped, highlighted; literals masked until ``x``)."""
 
@@ -124,7 +151,22 @@ class QueryDetail(ModalScreen[None]):
         return Syntax(shown, "sql", word_wrap=True, background_color="default", theme="ansi_dark")
 
     def action_reveal(self) -> None:
-        self.revealed = not self.revealed
+        if self.revealed:
+            self.revealed = False
+            self.query_one("#text", Static).update(self._text())
+            return
+        if self.statement.query is not None:
+            self.audit_reveal(self.app, "query", f"queryid {self.statement.key[2]}",
+                              f"the literals of query {self.statement.key[2]}")
+
+    audit_reveal = work(exclusive=True, group="reveal", exit_on_error=False)(audited_reveal)
+
+    @on(RevealAudited)
+    def _reveal_audited(self, message: RevealAudited) -> None:
+        if message.problem is not None:
+            self.notify(message.problem, title="Literals stay masked", severity="warning")
+            return
+        self.revealed = True
         self.query_one("#text", Static).update(self._text())
 
 
@@ -701,7 +743,21 @@ class MonitorScreen(ConsoleScreen):
         session = self._selected_session()
         if session is None:
             return
-        self.revealed_pid = None if self.revealed_pid == session.pid else session.pid
+        if self.revealed_pid == session.pid:
+            self.revealed_pid = None
+            self._show_selected_session()
+            return
+        self.audit_reveal(self.app, "session", f"pid {session.pid}", f"the literals of backend {session.pid}'s query",
+                          session.pid)
+
+    audit_reveal = work(exclusive=True, group="reveal", exit_on_error=False)(audited_reveal)
+
+    @on(RevealAudited)
+    def _reveal_audited(self, message: RevealAudited) -> None:
+        if message.problem is not None:
+            self.notify(message.problem, title="Literals stay masked", severity="warning")
+            return
+        self.revealed_pid = message.subject  # type: ignore[assignment]
         self._show_selected_session()
 
     def action_cancel_query(self) -> None:

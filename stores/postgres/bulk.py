@@ -43,7 +43,9 @@ TAIL_PER_ROW = 100e-6
 timeout: foreign-key checks run at the end of a COPY, or when the keys are re-created after
 it (about 10 µs a check, measured). Digest queries get the same allowance."""
 
-LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, TimeoutError)
+LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, TimeoutError)
+"""What a connection lost mid-COPY raises (asyncpg's protocol may be left in a state it calls
+an internal error when the server is killed under it)."""
 
 
 def _failed(engine: PostgresEngine, exc: BaseException) -> StoreError:
@@ -168,6 +170,10 @@ class PostgresLoader:
                 done, _ = await asyncio.wait({copy}, timeout=min(1.0, stall / 4))
                 if done:
                     break
+                if self.conn.is_closed():  # the server ended the session: say so now, not after the stall timeout
+                    copy.cancel()
+                    await asyncio.gather(copy, return_exceptions=True)
+                    raise ConnectionResetError("the server closed the connection during the COPY")
                 allowed = stall + (state.rows * TAIL_PER_ROW if state.sent else 0.0)
                 if time.monotonic() - state.last > allowed:
                     copy.cancel()

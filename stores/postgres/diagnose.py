@@ -109,11 +109,13 @@ def _classify(exc: BaseException) -> tuple[str, str, str] | None:
                 "Start PostgreSQL (or check DB_HOST / DB_PORT) and make sure the port is open")
     # asyncpg detaches a pooled connection whose socket closed under it; the next call on it
     # says "released back to the pool" (e.g. a digest read when every connection was cut).
-    if isinstance(exc, (asyncpg.ConnectionDoesNotExistError, ConnectionResetError)) or (
+    if isinstance(exc, (asyncpg.ConnectionDoesNotExistError, ConnectionResetError, asyncpg.InternalClientError)) or (
         isinstance(exc, asyncpg.InterfaceError) and "connection" in lowered
         and ("closed" in lowered or "released back to the pool" in lowered)
     ):
-        return ("connection_lost", "The connection to the server was lost", "Check the network and the server, then retry")
+        return ("connection_lost", "The connection to the server was lost",
+                "Nothing it was writing was committed (the server rolls back a transaction whose connection "
+                "ends); check the network and the server, then retry")
     if isinstance(exc, OSError) and exc.errno in {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT}:
         return ("unreachable", "The database host is unreachable", "Check the network route and firewall to DB_HOST")
     return None
