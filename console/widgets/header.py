@@ -37,16 +37,16 @@ class HeaderState:
     def render(self, width: int = 0) -> Text:
         """The status on the left, the screens' strip on the right: every screen named when
         ``width`` leaves room, else only the current one (``1 2 ▸3 browse 4 5``), else the
-        digits; the status is shortened (with an ellipsis) only when even ``▸3`` does not fit."""
+        digits, else the current digit, else none: the status (target, READ-ONLY, environment)
+        keeps its room first."""
         left = self.status()
         strips = [self.strip("every"), self.strip("current"), self.strip("digits"), self.strip("only")]
         if not width:
             return Text.assemble(left, "  ", strips[-1])
-        strip = next((s for s in strips if left.cell_len + 2 + s.cell_len <= width), strips[-1])
-        room = max(width - strip.cell_len - 2, 1)
-        if left.cell_len > room:
-            left.truncate(room, overflow="ellipsis")
-        return Text.assemble(left, " " * (width - left.cell_len - strip.cell_len), strip)
+        strip = next((s for s in strips if left.cell_len + 2 + s.cell_len <= width), Text())
+        if left.cell_len > width:  # not even the status fits: it keeps the line, shortened
+            left.truncate(width, overflow="ellipsis")
+        return Text.assemble(left, " " * max(width - left.cell_len - strip.cell_len, 0), strip)
 
     def strip(self, names: str) -> Text:
         """``names``: "every" screen named, the "current" one named, "digits" only, or "only"
