@@ -85,7 +85,7 @@ def test_migrate_up_through_the_settings_and_session_mode_too(
         capsys: pytest.CaptureFixture[str]) -> None:
     """DATABASE_URL (the settings path, pool options and all) through PgBouncer in session mode."""
     monkeypatch.setenv("DATABASE_URL", pgbouncer_session_mode.via(fresh_db))
-    code, document = cli_json(capsys, "migrate", "up")
+    code, document = cli_json(capsys, "migrate", "up", "--yes")
     assert code == 0 and document["result"]["outcome"] == "done", document
     assert asyncio.run(migration_locks_held(fresh_db)) == []
 

@@ -39,7 +39,7 @@ def _run(tmp_path: Path, where: str, *keys: str) -> tuple[int | None, bytes, str
     console.args = [sys.executable, "-m", "tests.terminal.crashing", where]
     console.start()
     try:
-        console.wait_for("^p palette")
+        console.wait_for("f1 Help")  # the footer is drawn: the console takes keys
         console.wait_for("acme-corp")
         console.press(*keys)
         took = console.gone_within(15)

@@ -131,7 +131,7 @@ def _gone(console: PtyConsole, log: Path, tui: bool) -> None:
 
 def _start_console(tmp_path: Path, extra: dict[str, str]) -> PtyConsole:
     console = PtyConsole([], console_env(tmp_path, extra), tmp_path).start()
-    console.wait_for("^p palette")
+    console.wait_for("f1 Help")  # the footer is drawn: the console takes keys
     return console
 
 
@@ -211,7 +211,7 @@ def test_hangup_while_switching_to_postgres(migrated_copy: str, demo_digests: di
 def test_hangup_during_cli_copy(migrated_copy: str, demo_digests: dict[str, Any], tmp_path: Path,
                                 trigger: str | None, delay: float, how: str) -> None:
     env = console_env(tmp_path, {"DATABASE_URL": migrated_copy})
-    console = PtyConsole(["copy", "--from", "memory", "--to", "postgres"], env, tmp_path).start()
+    console = PtyConsole(["copy", "--from", "memory", "--to", "postgres", "--yes"], env, tmp_path).start()
     try:
         mark = console.mark()
         console.wait_for("copy memory", mark)
@@ -224,7 +224,7 @@ def test_hangup_during_cli_copy(migrated_copy: str, demo_digests: dict[str, Any]
     completed = _all_or_nothing(migrated_copy, demo_digests)
     print(f"copy target after the hang-up: {'complete' if completed else 'untouched'}")
     if not completed:  # a retry succeeds
-        retry = subprocess.run([sys.executable, "-m", "console", "copy", "--from", "memory", "--to", "postgres"],
+        retry = subprocess.run([sys.executable, "-m", "console", "copy", "--from", "memory", "--to", "postgres", "--yes"],
                                env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
                                stdin=subprocess.DEVNULL)
         assert retry.returncode == 0, retry.stdout + retry.stderr
