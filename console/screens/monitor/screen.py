@@ -10,35 +10,55 @@ updated cell by cell, keyed by query id / pid, keeping the cursor and the sort.
 
 Query text is shown with its literals masked; ``x`` reveals the selected one. Reset,
 cancel and terminate ask first (focus on No) and are left out in read-only mode.
+
+The tabs are widgets (monitor/tabs.py) handed the sample; taking one is monitor/sampling.py;
+the rows, the sort and the filter are headless (monitor/statements.py, monitor/rows.py).
 """
 from __future__ import annotations
 
 import time
 from typing import Any, ClassVar
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingsMap
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
-from textual.screen import ModalScreen
+from textual.binding import BindingsMap
 from textual.timer import Timer
-from textual.widgets import DataTable, Input, Sparkline, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, TabbedContent
 
-from console.text import plain
 from console.actions import ActionSpec, bindings
 from console.screens.base import ConsoleScreen
 from console.screens.confirm import ConfirmModal
-from console.screens.monitor_rows import (
-    ACTIVITY_COLUMNS, GROUPS, INDEX_COLUMNS, NA, SORTS, STATEMENT_COLUMNS, TABLE_COLUMNS,
-    TIMING_COLUMNS, StatementFilter, activity_rows, capabilities_text, index_rows, ms, one_line, percent, query_label,
-    sample_problems, seconds_text, selected_key, size_text, statement_rows, sync_table, table_hints, table_rows,
-    timing_rows, when_text,
+from console.screens.monitor.cells import NA, one_line
+from console.screens.monitor.detail import QueryDetail
+from console.screens.monitor.reveal import RevealAudited, audited_reveal
+from console.screens.monitor.messages import ActionDone, Sampled, SampleFailed
+from console.screens.monitor.rows import timing_rows
+from console.screens.monitor.sampling import take
+from console.screens.monitor.statements import (
+    GROUPS,
+    SORTS,
+    StatementFilter,
+    StatementView,
 )
+from console.screens.monitor.tabs import (
+    ActivityTab,
+    CapsTab,
+    ClientTab,
+    SlowTab,
+    TablesTab,
+)
+from console.text import plain
 from stores.errors import StoreError
-from stores.monitor import Capabilities, PostgresMonitor, Sample, Session, Statement, active_engine, mask_literals
+from stores.monitor import (
+    Capabilities,
+    PostgresMonitor,
+    Sample,
+    Session,
+    Statement,
+    active_engine,
+    mask_literals,
+)
 from stores.timing import OperationStats
 
 # Short labels, s and g left out of the footer: every tab's footer, F1 Help included, fits
@@ -63,111 +83,6 @@ MONITOR_ACTIONS: tuple[ActionSpec, ...] = (
 INTERVALS: tuple[int, ...] = (1, 2, 5, 10, 15, 30, 60)
 TABS: tuple[str, ...] = ("slow", "client", "tables", "activity", "caps")
 STATEMENT_TABS = ("slow",)
-ON_MEMORY = "PostgreSQL only: the console runs on the memory backend (its store timings are on Slow queries)."
-
-
-def _table(table_id: str, columns: tuple[tuple[str, str, int], ...]) -> DataTable[Any]:
-    """A row-cursor table with its keyed columns (every table of this screen)."""
-    table: DataTable[Any] = DataTable(id=table_id, cursor_type="row", zebra_stripes=True)
-    for key, label, width in columns:
-        table.add_column(label, width=width, key=key)
-    return table
-
-
-class RevealAudited(Message):
-    """The audit record of a reveal was written (``problem`` None), or why it could not be."""
-
-    def __init__(self, problem: str | None, subject: object = None) -> None:
-        self.problem = problem
-        self.subject = subject
-        super().__init__()
-
-
-async def audited_reveal(screen: Any, app: Any, entity: str, key: str, what: str, subject: object = None) -> None:
-    """Write the reveal's audit record (``Admin.audit_reveal``; never the literals), then let
-    ``screen`` show them. Read-only mode cannot write the record: the text stays masked, and
-    the operator is told why (RELIABILITY.md, reveal policy)."""
-    from stores.admin import Admin
-
-    stores = getattr(app, "stores", None)
-    if stores is None:
-        screen.post_message(RevealAudited("the stores are not open yet", subject))
-        return
-    try:
-        await Admin(stores).audit_reveal(entity, key, what)
-    except StoreError as exc:
-        screen.post_message(RevealAudited(f"revealing is audited and the record could not be written: {exc}", subject))
-        return
-    screen.post_message(RevealAudited(None, subject))
-
-
-class QueryDetail(ModalScreen[None]):
-    """One statement: its figures and full text (wrapped, highlighted; literals masked until ``x``)."""
-
-    DEFAULT_CSS = """
-    QueryDetail { align: center middle; }
-    QueryDetail > VerticalScroll { width: 96%; height: 90%; border: round $accent; background: $surface; padding: 0 1; }
-    QueryDetail #figures { height: auto; margin-bottom: 1; }
-    QueryDetail #text { height: auto; }
-    """
-    BINDINGS = [Binding("escape,q,d", "dismiss", "Close", id="monitor-detail.close"),
-                Binding("x", "reveal", "Reveal literals", id="monitor-detail.reveal")]
-
-    def __init__(self, statement: Statement, history: list[float]) -> None:
-        super().__init__()
-        self.statement = statement
-        self.history = history
-        self.revealed = False
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static(self._figures(), id="figures")
-            yield Sparkline(self.history or [0.0], id="detail-spark")
-            yield Static(self._text(), id="text")
-
-    def _figures(self) -> Text:
-        s = self.statement
-        text = Text()
-        text.append(plain(f"database {s.database or NA} · role {s.role or NA} · queryid {s.key[2]} · "
-                          f"{'top level' if s.key[3] else 'nested'}\n", "bold"))
-
-        def line(label: str, figures: Any, stddev: float | None, share: float | None) -> None:
-            if figures is None:
-                text.append(f"{label}: {NA} (from the next sample)\n")
-                return
-            text.append(f"{label}: calls {figures.calls:,} · total {ms(figures.total_ms).text} ms · mean "
-                        f"{ms(figures.mean_ms).text} ms · stddev {ms(stddev).text} ms · rows {figures.rows:,} · "
-                        f"hit {percent(figures.hit_ratio).text}% · share {percent(share).text}%\n")
-
-        line("since reset", s.totals, s.stddev_ms, s.share)
-        line("last interval", s.interval, None, s.interval_share)
-        text.append(plain(f"I/O time {ms(s.io_ms).text} ms · planning {ms(s.plan_ms).text} ms", "dim"))
-        return text
-
-    def _text(self) -> Syntax | Text:
-        if self.statement.query is None:
-            return Text("<the text is not visible to this role>", style="dim")
-        shown = self.statement.query if self.revealed else mask_literals(self.statement.query)
-        return Syntax(shown, "sql", word_wrap=True, background_color="default", theme="ansi_dark")
-
-    def action_reveal(self) -> None:
-        if self.revealed:
-            self.revealed = False
-            self.query_one("#text", Static).update(self._text())
-            return
-        if self.statement.query is not None:
-            self.audit_reveal(self.app, "query", f"queryid {self.statement.key[2]}",
-                              f"the literals of query {self.statement.key[2]}")
-
-    audit_reveal = work(exclusive=True, group="reveal", exit_on_error=False)(audited_reveal)
-
-    @on(RevealAudited)
-    def _reveal_audited(self, message: RevealAudited) -> None:
-        if message.problem is not None:
-            self.notify(message.problem, title="Literals stay masked", severity="warning")
-            return
-        self.revealed = True
-        self.query_one("#text", Static).update(self._text())
 
 
 class MonitorScreen(ConsoleScreen):
@@ -208,27 +123,6 @@ class MonitorScreen(ConsoleScreen):
     MonitorScreen .memory-note { padding: 1 2; color: $text-muted; display: none; }
     """
 
-    class Sampled(Message):
-        def __init__(self, sample: Sample | None, timings: list[OperationStats], monitor: PostgresMonitor | None,
-                     seconds: float) -> None:
-            self.sample = sample
-            self.timings = timings
-            self.monitor = monitor
-            self.seconds = seconds
-            super().__init__()
-
-    class SampleFailed(Message):
-        def __init__(self, text: str, timings: list[OperationStats]) -> None:
-            self.text = text
-            self.timings = timings
-            super().__init__()
-
-    class ActionDone(Message):
-        def __init__(self, text: str, problem: bool) -> None:
-            self.text = text
-            self.problem = problem
-            super().__init__()
-
     def __init__(self) -> None:
         super().__init__()
         self.all_bindings = self._bindings.copy()
@@ -251,49 +145,23 @@ class MonitorScreen(ConsoleScreen):
         self.filter = StatementFilter()
         self.revealed_pid: int | None = None
         self._timer: Timer | None = None
-        self._labels: dict[Any, str] = {}
-        """Masked one-line texts by statement key (masking is done once per text)."""
-        self._shown: dict[str, Statement] = {}
-        """The statements of the rows shown, by row id."""
         self._bindings_state: tuple[Any, ...] | None = None
-        self._shown_text: dict[str, Text | str] = {}
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield self.compose_header()
         with TabbedContent(id="tabs"):
-            with TabPane("Slow queries", id="slow"):
-                yield Static("Sampling …", id="slow-status", classes="status")
-                yield Input(placeholder="filter: words of the query, db:NAME, role:NAME (Enter applies, Esc clears)",
-                            id="filter")
-                yield _table("statements", STATEMENT_COLUMNS)
-                yield _table("slow-timings", TIMING_COLUMNS)
-                yield Static("", id="slow-preview")
-                with Horizontal(id="sparks"):
-                    yield Static("query", id="spark-query-label")
-                    yield Sparkline([0.0], id="spark-query")
-                    yield Static("all", id="spark-all-label")
-                    yield Sparkline([0.0], id="spark-all")
-            with TabPane("Client timings", id="client"):
-                yield Static("What the console waited for, per store operation (client side)",
-                             id="client-status", classes="status")
-                yield _table("timings", TIMING_COLUMNS)
-            with TabPane("Tables", id="tables"):
-                yield Static("Sampling …", id="tables-status", classes="status")
-                yield Static(ON_MEMORY, id="tables-memory", classes="memory-note")
-                with Vertical(id="tables-body"):
-                    yield _table("tables-table", TABLE_COLUMNS)
-                    yield _table("indexes", INDEX_COLUMNS)
-                    yield Static("", id="tables-hints")
-            with TabPane("Activity", id="activity"):
-                yield Static("Sampling …", id="activity-status", classes="status")
-                yield Static(ON_MEMORY, id="activity-memory", classes="memory-note")
-                yield _table("activity-table", ACTIVITY_COLUMNS)
-                yield Static("", id="activity-detail")
-            with TabPane("Capabilities", id="caps"):
-                with VerticalScroll(id="caps-scroll"):
-                    yield Static("Probing …", id="caps-text")
+            yield SlowTab()
+            yield ClientTab()
+            yield TablesTab()
+            yield ActivityTab()
+            yield CapsTab()
         yield self.compose_footer()
+
+    @property
+    def view(self) -> StatementView:
+        return StatementView(self.interval_view, self.sort, self.descending, self.group, self.filter, self.paused,
+                             self.interval)
 
     # -- where we are ----------------------------------------------------------------------------
     @property
@@ -343,12 +211,6 @@ class MonitorScreen(ConsoleScreen):
             self._bindings_state = state
             self.refresh_bindings()
 
-    def _set(self, selector: str, content: Text | str) -> None:
-        """Update a Static only when its content changed (an update re-renders it)."""
-        if self._shown_text.get(selector) != content:
-            self._shown_text[selector] = content
-            self.query_one(selector, Static).update(content)
-
     def _may_write(self) -> bool:
         """A keymap or the palette cannot get round read-only mode."""
         if self.console.settings.read_only:
@@ -397,23 +259,11 @@ class MonitorScreen(ConsoleScreen):
 
     @work(exclusive=True, group="monitor-sample", exit_on_error=False)
     async def take_sample(self) -> None:
-        started = time.perf_counter()
-        stores = self.console.stores
-        timings = stores.timings.snapshot() if stores is not None else []
-        engine = active_engine(stores) if stores is not None else None
-        if engine is None or getattr(engine, "backend", "") != "postgres":
-            self.post_message(self.Sampled(None, timings, None, time.perf_counter() - started))
-            return
-        monitor = self.monitor if self.monitor is not None and self.monitor.engine is engine else PostgresMonitor(engine)
-        try:
-            sample = await monitor.sample()
-        except StoreError as exc:
-            self.post_message(self.SampleFailed(str(exc), timings))
-            return
-        except Exception as exc:  # shown as words, never a traceback (asyncpg texts hold no password)
-            self.post_message(self.SampleFailed(f"{type(exc).__name__}: {exc}", timings))
-            return
-        self.post_message(self.Sampled(sample, timings, monitor, time.perf_counter() - started))
+        taken = await take(self.console.stores, self.monitor)
+        if taken.problem is not None:
+            self.post_message(SampleFailed(taken.problem, taken.timings))
+        else:
+            self.post_message(Sampled(taken.sample, taken.timings, taken.monitor, taken.seconds))
 
     @on(Sampled)
     def _sampled(self, message: Sampled) -> None:
@@ -440,8 +290,8 @@ class MonitorScreen(ConsoleScreen):
         self.problem = message.text
         self.timings = message.timings
         self._show_timings()
-        for status in ("#slow-status", "#tables-status", "#activity-status"):
-            self._set(status, plain(f"Cannot sample: {message.text}", style="bold red"))
+        for tab in (self.query_one(SlowTab), self.query_one(TablesTab), self.query_one(ActivityTab)):
+            tab.failed(message.text)
         self._arm()
 
     def _show_tab(self, tab: str, resort: bool = False) -> None:
@@ -461,22 +311,13 @@ class MonitorScreen(ConsoleScreen):
     def _show_backend(self) -> None:
         memory = self.on_memory
         tabs = self.query_one("#tabs", TabbedContent)
-        self.query_one("#statements").display = not memory
-        self.query_one("#slow-timings").display = memory
-        self.query_one("#sparks").display = not memory
-        self.query_one("#slow-preview").display = not memory
-        self.query_one("#tables-body").display = not memory
-        self.query_one("#activity-table").display = not memory
-        self.query_one("#activity-detail").display = not memory
-        for note in ("#tables-memory", "#activity-memory"):
-            self.query_one(note).display = memory
+        for tab in (self.query_one(SlowTab), self.query_one(TablesTab), self.query_one(ActivityTab),
+                    self.query_one(CapsTab)):
+            tab.show_backend(memory)
         if memory:
             if tabs.active == "client":
                 tabs.active = "slow"
             tabs.hide_tab("client")
-            self._set("#caps-text", Text(
-                "Memory backend: there is no server to ask. Slow queries shows the store layer's own timings "
-                "per operation (calls, mean, p95, max, errors), measured in the console.", style="bold"))
         else:
             tabs.show_tab("client")
         self.refresh_bindings()
@@ -484,77 +325,14 @@ class MonitorScreen(ConsoleScreen):
     # -- slow queries ----------------------------------------------------------------------------------
     def _show_statements(self, resort: bool = False) -> None:
         """``resort``: the sort, view, grouping or filter changed (not only the figures)."""
-        sample = self.sample
-        table = self.query_one("#statements", DataTable)
-        if sample is None:
-            return
-        if sample.statements is None:
-            sync_table(table, [], self.sort, self.descending)
-            reason = sample.problems.get("statements", "not available")
-            self._set("#slow-status", plain(f"No slow-query statistics: {reason} (see Capabilities)", style="yellow"))
-            self._show_selected_statement()
-            return
-        if len(self._labels) > 4 * len(sample.statements) + 1000:
-            self._labels.clear()
-        self._shown = {}
-        rows, matching = statement_rows(sample.statements, interval=self.interval_view, group=self.group,
-                                        filter=self.filter, sort=self.sort, descending=self.descending,
-                                        labels=self._labels, shown=self._shown)
-        sync_table(table, rows, self.sort, self.descending, resort=resort)
-        self._set("#slow-status", self._statements_status(sample, len(rows), matching))
-        self._show_selected_statement()
-
-    def _statements_status(self, sample: Sample, shown: int, matching: int) -> Text:
-        text = Text()
-        if self.paused:
-            text.append("PAUSED ", style="bold reverse")
-        if self.interval_view:
-            seconds = f"{sample.interval_seconds:.1f} s" if sample.interval_seconds is not None else NA
-            text.append(plain(f"last interval ({seconds})", "bold"))
-            if sample.interval_seconds is None:
-                text.append(" from the next sample", style="yellow")
-        else:
-            text.append("since reset", style="bold")
-        arrow = "↓" if self.descending else "↑"
-        text.append(plain(f" · {self.sort}{arrow} · {self.interval:g}s"))
-        total = len(sample.statements or [])
-        text.append(f" · {shown:,}/{matching:,}" + (f" of {total:,}" if matching != total else ""))
-        if self.group:
-            text.append(plain(f" · per {self.group}"))
-        if self.filter:
-            text.append(" · filtered", style="cyan")
-        info = sample.info
-        if info is not None:
-            text.append(plain(f" · reset {when_text(info.stats_reset, NA)} · evicted {info.dealloc:,}"))
-        else:
-            text.append(plain(f" · reset {NA} · evicted {NA}", "dim"))
-        text.append(f" · {sample.seconds * 1000:.0f} ms", style="dim")
-        return text
+        if self.sample is not None:
+            self.query_one(SlowTab).show(self.sample, self.view, self.monitor, resort=resort)
 
     def _selected_statement(self) -> Statement | None:
-        if self.sample is None or not self.sample.statements or self.group is not None:
-            return None
-        key = selected_key(self.query_one("#statements", DataTable))
-        return self._shown.get(key) if key else None
+        return self.query_one(SlowTab).selected(self.sample, self.view)
 
     def _show_selected_statement(self) -> None:
-        statement = self._selected_statement()
-        if statement is None:
-            self._set("#slow-preview", "")
-        else:
-            where = f"[{statement.database or NA} · {statement.role or NA}] "
-            self._set("#slow-preview", plain(where + query_label(statement, self._labels)))
-        monitor = self.monitor
-        history = monitor.history_of(statement.key) if monitor is not None and statement is not None else []
-        all_history = self.sample.history_all if self.sample is not None else []
-        for selector, data in (("#spark-query", history), ("#spark-all", all_history)):
-            spark = self.query_one(selector, Sparkline)
-            if list(spark.data or []) != (data or [0.0]):
-                spark.data = data or [0.0]
-        last = all_history[-1] if all_history else None
-        self._set("#spark-all-label", f"all {ms(last).text} ms" if last is not None else "all")
-        mine = history[-1] if history else None
-        self._set("#spark-query-label", f"query {ms(mine).text} ms" if mine is not None else "query")
+        self.query_one(SlowTab).show_selected(self.sample, self.view, self.monitor)
 
     @on(DataTable.RowHighlighted, "#statements")
     def _statement_highlighted(self) -> None:
@@ -637,102 +415,40 @@ class MonitorScreen(ConsoleScreen):
         try:
             await monitor.reset_statements()
         except StoreError as exc:
-            self.post_message(self.ActionDone(str(exc), True))
+            self.post_message(ActionDone(str(exc), True))
             return
-        self.post_message(self.ActionDone("pg_stat_statements was reset.", False))
+        self.post_message(ActionDone("pg_stat_statements was reset.", False))
 
     # -- client timings -----------------------------------------------------------------------------
     def _show_timings(self) -> None:
         rows = timing_rows(self.timings)
-        for table_id in ("#timings", "#slow-timings"):
-            sync_table(self.query_one(table_id, DataTable), rows, "mean", True)
         calls = sum(t.calls for t in self.timings)
         text = Text()
         if self.paused:
             text.append("PAUSED ", style="bold reverse")
         text.append(plain(f"store timings, client side · {len(rows)} operations · {calls:,} calls · "
                           f"mean↓ · {self.interval:g}s"))
-        self._set("#client-status", text)
-        if self.on_memory:
-            self._set("#slow-status", text)
+        self.query_one(ClientTab).show(rows, text)
+        self.query_one(SlowTab).show_timings(rows, text if self.on_memory else None)
 
-    # -- tables -----------------------------------------------------------------------------------------
     def _show_tables(self) -> None:
-        sample = self.sample
-        assert sample is not None
-        status = Text()
-        status.append(plain(f"cache hit {percent(sample.cache_hit_ratio).text}%", "bold"))
-        reset = sample.database_stats_reset
-        status.append(plain(f" · stats since {when_text(reset)}" if reset is not None else " · stats never reset"))
-        if sample.tables is None:
-            status.append(plain(f" · tables: {sample.problems.get('tables', NA)}", "yellow"))
-        elif not sample.tables:
-            status.append(" · no lokstra_auth tables in this database (not migrated?)", style="yellow")
-        else:
-            total = sum(t.total_bytes for t in sample.tables)
-            status.append(plain(f" · lokstra_auth {len(sample.tables)} tables, {size_text(total)}"))
-        self._set("#tables-status", status)
-        sync_table(self.query_one("#tables-table", DataTable), table_rows(sample.tables or []), "total", True)
-        sync_table(self.query_one("#indexes", DataTable), index_rows(sample.indexes or []), "table", False)
-        self._set("#tables-hints", "\n".join(table_hints(sample.tables or [], sample.indexes or [])))
+        assert self.sample is not None
+        self.query_one(TablesTab).show(self.sample)
 
     # -- activity ----------------------------------------------------------------------------------------
     def _show_activity(self) -> None:
-        sample = self.sample
-        assert sample is not None
-        table = self.query_one("#activity-table", DataTable)
-        status = Text()
-        sessions = sample.activity
-        if sessions is None:
-            status.append(plain(f"activity: {sample.problems.get('activity', NA)}", "yellow"))
-            sync_table(table, [], "time", True)
-        else:
-            blocked = [s for s in sessions if s.blocked_by]
-            active = [s for s in sessions if s.state == "active"]
-            longest = max((s.query_seconds or 0 for s in active), default=None)
-            status.append(plain(f"{len(sessions)} sessions · {len(active)} active", "bold"))
-            if blocked:
-                status.append(plain(f" · {len(blocked)} blocked", "bold red"))
-            status.append(plain(f" · longest {seconds_text(longest) if longest is not None else NA}"))
-            caps = self.capabilities
-            if caps is not None and not caps.all_stats:
-                status.append(" · other roles' queries hidden (Capabilities)", style="yellow")
-            status.append(" · console sessions excluded · literals masked", style="dim")
-            sync_table(table, activity_rows(sessions), "time", True)
-        self._set("#activity-status", status)
+        assert self.sample is not None
+        self.query_one(ActivityTab).show(self.sample, self.capabilities)
         self._show_selected_session()
 
     def _selected_session(self) -> Session | None:
-        if self.sample is None or not self.sample.activity or not self.is_mounted:
-            return None
-        key = selected_key(self.query_one("#activity-table", DataTable))
-        return next((s for s in self.sample.activity if str(s.pid) == key), None) if key else None
+        return self.query_one(ActivityTab).selected(self.sample) if self.is_mounted else None
 
     def _show_selected_session(self) -> None:
         session = self._selected_session()
-        if session is None:
-            self._set("#activity-detail", "")
-            return
-        if self.revealed_pid is not None and self.revealed_pid != session.pid:
+        if session is not None and self.revealed_pid is not None and self.revealed_pid != session.pid:
             self.revealed_pid = None
-        text = Text()
-        text.append(plain(f"pid {session.pid} · {session.role or NA}@{session.database or NA} · "
-                          f"{session.application or 'no application name'} · {session.client or 'local'}"))
-        if session.blocked_by:
-            blockers = {s.pid: s for s in self.sample.activity or []} if self.sample else {}
-            parts = []
-            for pid in session.blocked_by:
-                blocker = blockers.get(pid)
-                parts.append(f"{pid} ({blocker.state or NA}, {blocker.role or NA})" if blocker else str(pid))
-            text.append(plain(" · blocked by " + ", ".join(parts), "bold red"))
-        text.append("\n")
-        query = session.query or ""
-        if self.revealed_pid == session.pid:
-            text.append("REVEALED ", style="bold reverse red")
-            text.append(plain(one_line(query)))
-        else:
-            text.append(plain(one_line(mask_literals(query))))
-        self._set("#activity-detail", text)
+        self.query_one(ActivityTab).show_selected(self.sample, self.revealed_pid)
 
     @on(DataTable.RowHighlighted, "#activity-table")
     def _session_highlighted(self) -> None:
@@ -786,11 +502,11 @@ class MonitorScreen(ConsoleScreen):
         try:
             done = await (monitor.cancel(pid) if how == "cancel" else monitor.terminate(pid))
         except StoreError as exc:
-            self.post_message(self.ActionDone(str(exc), True))
+            self.post_message(ActionDone(str(exc), True))
             return
         verb = "Cancelled the query of" if how == "cancel" else "Terminated"
         text = f"{verb} backend {pid}." if done else f"Backend {pid} was not signalled (it has ended?)."
-        self.post_message(self.ActionDone(text, not done))
+        self.post_message(ActionDone(text, not done))
 
     @on(ActionDone)
     def _action_done(self, message: ActionDone) -> None:
@@ -801,14 +517,8 @@ class MonitorScreen(ConsoleScreen):
     # -- capabilities ---------------------------------------------------------------------------------
     def _show_capabilities(self) -> None:
         caps = self.capabilities
-        if caps is None or self.on_memory:
-            return
-        text = capabilities_text(caps)
-        if self.sample is not None and self.sample.problems:
-            text.append("\nThis sample:\n", style="bold")
-            for line in sample_problems(self.sample):
-                text.append(plain(f"  {line}\n", "yellow"))
-        self._set("#caps-text", text)
+        if caps is not None and not self.on_memory:
+            self.query_one(CapsTab).show(caps, self.sample)
 
     # -- timer controls -------------------------------------------------------------------------------
     def action_pause(self) -> None:
