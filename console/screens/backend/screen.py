@@ -33,7 +33,6 @@ from pydantic import ValidationError
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import BindingsMap
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
@@ -51,7 +50,8 @@ from console.screens.quit import export_problem, snapshot_path
 from console.text import plain
 from stores.memory.engine import MemoryEngine
 from stores.transfer.copy import table_digests
-from stores.transfer.drill import DEFAULT_WORKLOAD, DrillReport, DrillStep, is_production, run_drill
+from stores.transfer.drill import (DEFAULT_WORKLOAD, DrillReport, DrillStep, is_production, run_drill,
+                                   workload_left_in_postgres)
 from stores.transfer.snapshot_file import export_memory, import_memory
 from stores.transfer.switch import SwitchError
 
@@ -88,6 +88,7 @@ class BackendScreen(ConsoleScreen):
         "holds tenants' DSNs); i replaces the memory backend by a snapshot file. r reloads.\n"
         "Read-only mode leaves out s, d and i."
     )
+    ACTION_SPECS = BACKEND_ACTIONS
     BINDINGS = bindings(BACKEND_ACTIONS)
     REPORT_DIR: ClassVar[Path | None] = None
     """Where drill reports and snapshot files go by default (None: ``config.files_directory()``)."""
@@ -106,7 +107,6 @@ class BackendScreen(ConsoleScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.all_bindings: BindingsMap | None = None
         self.spare_memory: Any = None
         """A memory engine that is not active: the one the last switch to PostgreSQL left behind."""
         self.spare_postgres: Any = None
@@ -152,21 +152,9 @@ class BackendScreen(ConsoleScreen):
         return self.spare_memory, active
 
     def on_mount(self) -> None:
-        self.all_bindings = self._bindings.copy()
-        self.sync_bindings()
         self.show_sides()
 
-    def sync_bindings(self) -> None:
-        """Read-only mode (which a reconnect may change) leaves the writing actions out altogether."""
-        if self.all_bindings is None:
-            return
-        dropped = {spec.id for spec in BACKEND_ACTIONS if spec.writes} if self.console.settings.read_only else set()
-        self._bindings = BindingsMap.from_keys({
-            key: kept for key, group in self.all_bindings.key_to_bindings.items()
-            if (kept := [binding for binding in group if binding.id not in dropped])})
-        self.refresh_bindings()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def allows(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":  # otherwise Escape is the console's "back"
             return self.busy is not None
         if self.busy is not None and action in ACTION_NAMES:  # one operation at a time: the footer says so
@@ -179,10 +167,9 @@ class BackendScreen(ConsoleScreen):
             return self.last_report is not None
         return True
 
-    def _may(self, spec_id: str) -> bool:
-        """Whether an action may start now (a keymap or the palette cannot get round read-only)."""
-        spec = next(s for s in BACKEND_ACTIONS if s.id == spec_id)
-        if spec.writes and self.console.settings.read_only:
+    def _may(self, action: str) -> bool:
+        """Whether an action may start now, saying why not when it is only a matter of waiting."""
+        if self.refused_read_only(action):  # called directly (not through its hidden binding)
             return False
         if self.console.stores is None:
             self.notify("The backend is not open yet.", severity="warning")
@@ -197,12 +184,8 @@ class BackendScreen(ConsoleScreen):
         self.refresh_bindings()
 
     # -- loading ------------------------------------------------------------------------------
-    def on_screen_resume(self) -> None:
-        self.sync_bindings()
-        super().on_screen_resume()
-
     def stores_ready(self) -> None:
-        self.sync_bindings()
+        self.refresh_bindings()
         self._reconcile()
         self.show_sides()
         if self.busy is not None:
@@ -381,7 +364,7 @@ class BackendScreen(ConsoleScreen):
 
     # -- switch ----------------------------------------------------------------------------
     def action_switch(self) -> None:
-        if not self._may("backend.switch"):
+        if not self._may("switch"):
             return
         target = "PostgreSQL" if self.active_backend == "memory" else "memory"
         self._set_busy("prepare")
@@ -472,7 +455,7 @@ class BackendScreen(ConsoleScreen):
     @work(exclusive=True, group="backend-op", exit_on_error=False)
     async def run_switch(self, target: Any, replace: bool) -> None:
         try:
-            report = await self.console.stores.engine.switch_to(  # type: ignore[union-attr, attr-defined]
+            report = await self.console.stores.engine.switch_to(  # type: ignore[union-attr]
                 target, replace=replace, progress=self._hook())
         except SwitchError as exc:
             self.post_message(SwitchEnded(target, exc.report, str(exc)))
@@ -513,7 +496,7 @@ class BackendScreen(ConsoleScreen):
 
     # -- drill ------------------------------------------------------------------------------
     def action_drill(self) -> None:
-        if not self._may("backend.drill"):
+        if not self._may("drill"):
             return
         active = self.active
         if active.backend != "postgres":
@@ -614,11 +597,10 @@ class BackendScreen(ConsoleScreen):
 
     def _drill_cancelled(self) -> None:
         self._after_drill(self.drill_postgres)
-        done = {step.name for step in self.drill_steps if step.ok}
         if self.active_backend == "memory":
             where = ("the console stays on memory, where the drill's workload is; PostgreSQL was not written. "
                      "Switch back with s (replace) or export with e.")
-        elif "switch memory → postgres (replace)" in done and "remove workload" not in done:
+        elif workload_left_in_postgres(self.drill_steps):
             where = f"the console is on PostgreSQL; tenant drill-{self.drill_run_id} may remain there: delete it."
         else:
             where = "the console is on PostgreSQL, which the drill left as it was."
@@ -631,7 +613,7 @@ class BackendScreen(ConsoleScreen):
 
     # -- verify ------------------------------------------------------------------------------
     def action_verify(self) -> None:
-        if not self._may("backend.verify"):
+        if not self._may("verify"):
             return
         memory_engine, postgres_engine = self.side_engines()
         if memory_engine is None or postgres_engine is None:
@@ -667,14 +649,14 @@ class BackendScreen(ConsoleScreen):
 
     # -- snapshot files ----------------------------------------------------------------------
     def action_export(self) -> None:
-        if not self._may("backend.export") or self.active_backend != "memory":
+        if not self._may("export") or self.active_backend != "memory":
             return
         ask = PathModal("Export the memory backend to a snapshot file", snapshot_path(self._chosen_dir()),
                         "Written with 0600: it holds tenants' DSNs, which may contain passwords.")
         self.app.push_screen(ask, lambda path: self._start_transfer("export", path, False) if path else None)
 
     def action_import_snapshot(self) -> None:
-        if not self._may("backend.import") or self.active_backend != "memory":
+        if not self._may("import_snapshot") or self.active_backend != "memory":
             return
 
         def chosen(path: str | None) -> None:

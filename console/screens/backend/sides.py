@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from stores.errors import StoreError
-from stores.postgres.diagnose import diagnose, scrub
+from console.postgres_target import postgres_target
+from console.problems import in_words
 from stores.settings import Settings
 from stores.tables import ALL_TABLES
 
@@ -15,31 +15,17 @@ TABLES = [spec.name for spec in ALL_TABLES]
 
 
 def postgres_settings(app: Any) -> Settings | None:
-    """The PostgreSQL database this console switches to: its own settings when it was opened
-    on PostgreSQL, else the active profile, else DB_* / DATABASE_URL of the environment and
-    .env; None when none is set. Raises pydantic's ``ValidationError`` for malformed settings."""
-    if app.settings.use_postgres:
-        return app.settings
-    profile = app.config.profile()
-    if profile is not None:
-        return profile.store_settings(read_only=app.settings.read_only)
-    found = Settings()
-    if not (found.use_postgres or found.database_url or found.db_host or found.db_name):
-        return None
-    return found.model_copy(update={"use_postgres": True, "read_only": found.read_only or app.settings.read_only})
+    """The PostgreSQL database this console switches to (``console.postgres_target``)."""
+    found = postgres_target(app.settings, app.config)
+    return found.settings if found is not None else None
 
 
 def problem_text(exc: BaseException, settings: Settings | None = None) -> str:
-    """``exc`` in words for the screen: the store layer's message or a diagnosis; never a secret."""
-    if isinstance(exc, StoreError):
-        return str(exc)
-    secrets: list[str] = []
-    where = None
-    if settings is not None:
-        target = settings.connection()
-        secrets, where = target.secrets(), target.display()
-    found = diagnose(exc, where, secrets)
-    return str(found) if found is not None else scrub(f"{type(exc).__name__}: {exc}", secrets)
+    """``exc`` in words (``console.problems.in_words``) on the database of ``settings``."""
+    if settings is None:
+        return in_words(exc)
+    target = settings.connection()
+    return in_words(exc, where=target.display(), secrets=target.secrets())
 
 
 async def open_postgres(settings: Settings, seconds: float) -> Any:

@@ -3,18 +3,20 @@
 A spec says whether the action needs the selected row and builds the dialog from the list's
 frame (its kind and scope) and that row; the screen pushes it and reloads the page with the
 stored row under the cursor. Generating a key owned by a user first asks which app: that
-one action stays on the screen (it loads the user's apps in a worker)."""
+one action stays on the screen (it loads the user's apps in a worker).
+console.edit loads when a dialog is first opened, not with the first screen."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.screen import ModalScreen
 
 from console.browse.state import Frame
-from console.edit import (EntityForm, GrantAccess, HardDelete, RevokeAccess, RevokeKey, RotateKey,
-                          StatusChange)
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,13 @@ class EditDialog:
     build: Callable[[Frame, Any], ModalScreen[Any]]
     """The dialog for this frame and the selected row (None when ``needs_row`` is False)."""
     needs_row: bool = True
+
+
+def dialogs() -> ModuleType:
+    """console.edit, loaded when a dialog is first opened (not for the first screen's paint)."""
+    import console.edit
+
+    return console.edit
 
 
 def _parent(frame: Frame) -> dict[str, str] | None:
@@ -33,8 +42,8 @@ def _parent(frame: Frame) -> dict[str, str] | None:
 def _grant(frame: Frame, row: Any) -> ModalScreen[Any]:
     scope = frame.level.scope
     if frame.tab == "grants":
-        return GrantAccess(scope.tenant_id, user_id=scope.user_id)
-    return GrantAccess(scope.tenant_id, app_id=scope.app_id)
+        return dialogs().GrantAccess(scope.tenant_id, user_id=scope.user_id)
+    return dialogs().GrantAccess(scope.tenant_id, app_id=scope.app_id)
 
 
 def _suspended(frame: Frame) -> str:
@@ -42,15 +51,15 @@ def _suspended(frame: Frame) -> str:
 
 
 EDIT_DIALOGS: dict[str, EditDialog] = {
-    "new": EditDialog(lambda frame, row: EntityForm(frame.kind.entity, parent=_parent(frame)), needs_row=False),
-    "edit": EditDialog(lambda frame, row: EntityForm(frame.kind.entity, row=row)),
-    "suspend": EditDialog(lambda frame, row: StatusChange(row, _suspended(frame))),
-    "activate": EditDialog(lambda frame, row: StatusChange(row, "active")),
-    "soft_delete": EditDialog(lambda frame, row: StatusChange(row, "deleted")),
-    "hard_delete": EditDialog(lambda frame, row: HardDelete(row)),
+    "new": EditDialog(lambda frame, row: dialogs().EntityForm(frame.kind.entity, parent=_parent(frame)), needs_row=False),
+    "edit": EditDialog(lambda frame, row: dialogs().EntityForm(frame.kind.entity, row=row)),
+    "suspend": EditDialog(lambda frame, row: dialogs().StatusChange(row, _suspended(frame))),
+    "activate": EditDialog(lambda frame, row: dialogs().StatusChange(row, "active")),
+    "soft_delete": EditDialog(lambda frame, row: dialogs().StatusChange(row, "deleted")),
+    "hard_delete": EditDialog(lambda frame, row: dialogs().HardDelete(row)),
     "grant": EditDialog(_grant, needs_row=False),
-    "revoke_grant": EditDialog(lambda frame, row: RevokeAccess(row)),
-    "rotate_key": EditDialog(lambda frame, row: RotateKey(row)),
-    "revoke_key": EditDialog(lambda frame, row: RevokeKey(row)),
+    "revoke_grant": EditDialog(lambda frame, row: dialogs().RevokeAccess(row)),
+    "rotate_key": EditDialog(lambda frame, row: dialogs().RotateKey(row)),
+    "revoke_key": EditDialog(lambda frame, row: dialogs().RevokeKey(row)),
 }
 """By action name (``action_<name>`` on the screen)."""

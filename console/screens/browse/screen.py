@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import BindingsMap
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -32,9 +31,8 @@ from console.browse.kinds import KINDS, ROOT, Extras, ListKind, crumbs
 from console.browse.paging import Position, known_total, range_text
 from console.browse.state import Frame, ListState
 from console.screens.base import ConsoleScreen
-from console.edit import GenerateKey, KeyReportScreen
-from console.screens.browse.actions import BROWSE_ACTIONS, WRITE_IDS
-from console.screens.browse.edits import EDIT_DIALOGS
+from console.screens.browse.actions import BROWSE_ACTIONS
+from console.screens.browse.edits import EDIT_DIALOGS, dialogs
 from console.screens.browse.footer import BrowseFooter
 from console.screens.browse.palette import EntityCommands
 from console.screens.browse.table import BrowseTable
@@ -43,12 +41,13 @@ from console.widgets.crumbs import Crumbs
 from console.widgets.detail import DetailPane
 from stores.errors import StoreError
 
-log = logging.getLogger("lokstra.console.browse")
 from stores.query import Page, RowCount
 from stores.secrets import MASKED_FIELDS
 
 if TYPE_CHECKING:  # the jump parser and the prompts load when first used, not for the first screen
     from console.browse.jump import Path
+
+log = logging.getLogger("lokstra.console.browse")
 
 EXACT_COUNT_UP_TO = 2_000_000
 """After showing a page counted by estimate, count exactly in the background when the
@@ -140,7 +139,6 @@ class BrowseScreen(ConsoleScreen):
     # -- set-up -------------------------------------------------------------------------------
     def __init__(self) -> None:
         super().__init__()
-        self.all_bindings = self._bindings.copy()
         self.stack: list[Frame] = [Frame(ROOT, "tenants")]
         self.generation = 0
         self.page: Page[Any] | None = None
@@ -175,28 +173,15 @@ class BrowseScreen(ConsoleScreen):
         return BrowseFooter()
 
     def on_mount(self) -> None:
-        self.sync_bindings()
         self._show_place()
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width < WIDE, "-narrow")
         self._apply_detail_visibility()
 
-    def sync_bindings(self) -> None:
-        """Read-only mode leaves every writing action out (footer, F1, palette, keymap)."""
-        dropped = WRITE_IDS if self.console.settings.read_only else frozenset()
-        self._bindings = BindingsMap.from_keys({
-            key: kept for key, group in self.all_bindings.key_to_bindings.items()
-            if (kept := [binding for binding in group if binding.id not in dropped])})
-        self.refresh_bindings()
-
     def stores_ready(self) -> None:
-        self.sync_bindings()
+        self.refresh_bindings()
         self.call_after_refresh(self.reload_page)
-
-    def on_screen_resume(self) -> None:
-        self.sync_bindings()
-        super().on_screen_resume()
 
     def on_screen_suspend(self) -> None:
         """A revealed DSN is for the moment it was asked for: leaving the screen (another
@@ -752,9 +737,7 @@ class BrowseScreen(ConsoleScreen):
             self.notify(f"{message.rows:,} rows written to {where}", title="Exported", timeout=8)
 
     # -- edits (the forms are console.edit's) -------------------------------------------------
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in _WRITE_ACTIONS and self.console.settings.read_only:
-            return False
+    def allows(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         rule = _APPLIES.get(action)
         if rule is None:
             return True
@@ -829,7 +812,7 @@ class BrowseScreen(ConsoleScreen):
     def action_new_key(self) -> None:
         scope = self.frame.level.scope
         if self.frame.tab == "app_keys":
-            self._push_edit(GenerateKey(scope.tenant_id, scope.app_id))
+            self._push_edit(dialogs().GenerateKey(scope.tenant_id, scope.app_id))
         else:
             self.apps_of_user(scope.tenant_id, scope.user_id)
 
@@ -852,7 +835,7 @@ class BrowseScreen(ConsoleScreen):
             return
         def picked(app_id: str | None) -> None:
             if app_id:
-                self._push_edit(GenerateKey(message.tenant_id, app_id, user_id=message.user_id))
+                self._push_edit(dialogs().GenerateKey(message.tenant_id, app_id, user_id=message.user_id))
 
         from console.screens.browse.prompts import AppPicker
 
@@ -860,10 +843,9 @@ class BrowseScreen(ConsoleScreen):
 
     def action_key_report(self) -> None:
         scope = self.frame.level.scope
-        self.app.push_screen(KeyReportScreen(scope.tenant_id, scope.app_id))
+        self.app.push_screen(dialogs().KeyReportScreen(scope.tenant_id, scope.app_id))
 
 
-_WRITE_ACTIONS = frozenset(spec.action for spec in BROWSE_ACTIONS if spec.writes)
 _EDITABLE = ("tenant", "app", "branch", "user")
 _APPLIES: dict[str, Any] = {
     "new": lambda name, entity: name in ("tenants", "apps", "branches", "users"),

@@ -20,7 +20,6 @@ from pydantic import ValidationError
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import BindingsMap
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 from textual.widgets import DataTable, Static
@@ -86,6 +85,7 @@ class MigrationsScreen(ConsoleScreen):
         "Read-only mode leaves a and d out. On the memory backend the screen shows the configured "
         "PostgreSQL target's state."
     )
+    ACTION_SPECS = MIGRATION_ACTIONS
     BINDINGS = bindings(MIGRATION_ACTIONS)
     COMMANDS = {MigrationCommands}
     SOURCE: ClassVar[SourceArg] = None  # the packaged migrations
@@ -115,7 +115,6 @@ class MigrationsScreen(ConsoleScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.all_bindings = self._bindings.copy()
         self.target: SchemaTarget | None = None
         self.status: SchemaStatus | None = None
         self.focus_attention = True  # the cursor goes to a failed or drifted migration on the next load
@@ -142,37 +141,26 @@ class MigrationsScreen(ConsoleScreen):
     def can_change(self) -> bool:
         return not self.on_memory and not self.console.settings.read_only
 
-    def sync_bindings(self) -> None:
-        """This screen's bindings for the current mode: in read-only mode the writing actions are
-        left out (absent, not merely disabled). Called on resume: the console may have reconnected."""
-        ours = {spec.id for spec in MIGRATION_ACTIONS}
-        inherited = {key: kept for key, group in self.all_bindings.key_to_bindings.items()
-                     if (kept := [b for b in group if b.id not in ours])}
-        own = BindingsMap(bindings(MIGRATION_ACTIONS, self.console.settings.read_only))
-        self._bindings = BindingsMap.merge([BindingsMap.from_keys(inherited), own])
-        self.refresh_bindings()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def allows(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """On the memory backend the screen shows another database's state: nothing to apply here."""
         if action in WRITING_ACTIONS:
             return not self.on_memory
         return True
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
-        present = {b.id for _, b in self._bindings}
         return [(f"Migrations: {spec.description}", f"{spec.keys}: {spec.description.lower()} ({spec.id})",
                  getattr(self, f"action_{spec.action}"))
                 for spec in MIGRATION_ACTIONS
-                if spec.id in present and self.check_action(spec.action, ())]
+                if self.check_action(spec.action, ())]
 
     # -- loading ---------------------------------------------------------------------------
     def on_screen_resume(self) -> None:
-        self.sync_bindings()
+        self.refresh_bindings()
         if self.console.stores is None:  # otherwise the base class calls stores_ready()
             self.load_status()
 
     def stores_ready(self) -> None:
-        self.sync_bindings()
+        self.refresh_bindings()
         self.load_status()
 
     def action_refresh(self) -> None:
@@ -197,10 +185,7 @@ class MigrationsScreen(ConsoleScreen):
         self.post_message(self.StatusLoaded(status, target))
 
     def _target(self) -> SchemaTarget | None:
-        app = self.console
-        if app.active_settings().use_postgres:
-            return SchemaTarget.of(app.active_settings(), "the console's connection")
-        return configured_target(app)
+        return configured_target(self.console.config, self.console.active_settings())
 
     @on(StatusLoaded)
     def _show_status(self, message: StatusLoaded) -> None:

@@ -2,22 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import asyncpg
+from typing import Any
 
 from console.config import ConsoleConfig
+from console.postgres_target import postgres_target
+from console.problems import in_words
 from migrations import MigrationRunner
 from migrations.runner import SourceArg
-from stores.postgres.diagnose import diagnose, scrub
 from stores.settings import Settings
-
-
-class HasConfig(Protocol):
-    """What ``configured_target`` needs of the console."""
-
-    @property
-    def config(self) -> ConsoleConfig: ...
 
 
 # ----- what the screen talks to ------------------------------------------------------------
@@ -45,25 +37,12 @@ class SchemaTarget:
                                            data_schema=self.settings.auth_schema)
 
     def failure(self, exc: BaseException) -> str:
-        """``exc`` in words for the screen: the diagnosis, or the database's message; never a secret."""
-        secrets = list(self.secrets)
-        found = diagnose(exc, self.display, secrets)
-        if found is not None:
-            return str(found)
-        if isinstance(exc, asyncpg.PostgresError):
-            return scrub(f"{exc.sqlstate}: {exc}", secrets)
-        return scrub(f"{type(exc).__name__}: {exc}", secrets)
+        """``exc`` in words for the screen (``console.problems.in_words``); never a secret."""
+        return in_words(exc, where=self.display, secrets=self.secrets)
 
 
-def configured_target(app: HasConfig) -> SchemaTarget | None:
-    """The PostgreSQL target to show while the console runs on memory: the active profile, or
-    the DB_* / DATABASE_URL settings of the environment and .env; None when neither is set."""
-    profile = app.config.profile()
-    if profile is not None:
-        return SchemaTarget.of(profile.store_settings(), f"profile {app.config.active_profile}")
-    env = Settings()
-    if env.use_postgres or env.database_url or env.db_host or env.db_name:
-        return SchemaTarget.of(env.model_copy(update={"use_postgres": True}), "the DB_* settings")
-    return None
-
-
+def configured_target(config: ConsoleConfig, settings: Settings) -> SchemaTarget | None:
+    """The PostgreSQL target the screen shows (``console.postgres_target``): ``settings`` when they
+    are PostgreSQL's, else the one configured; None when none is."""
+    found = postgres_target(settings, config)
+    return SchemaTarget.of(found.settings, found.label) if found is not None else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from stores.errors import StoreError
+from console.problems import in_words
 from stores.monitor import PostgresMonitor, Sample, active_engine
 from stores.open import Stores
 from stores.timing import OperationStats
@@ -36,8 +36,6 @@ async def take(stores: Stores | None, monitor: PostgresMonitor | None) -> Taken:
         monitor = PostgresMonitor(engine)
     try:
         sample = await monitor.sample()
-    except StoreError as exc:
-        return Taken(None, timings, monitor, time.perf_counter() - started, str(exc))
-    except Exception as exc:  # shown as words, never a traceback (asyncpg texts hold no password)
-        return Taken(None, timings, monitor, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # shown as words, never a traceback
+        return Taken(None, timings, monitor, time.perf_counter() - started, in_words(exc))
     return Taken(sample, timings, monitor, time.perf_counter() - started)

@@ -22,7 +22,6 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import BindingsMap
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, TabbedContent
 
@@ -103,6 +102,7 @@ class MonitorScreen(ConsoleScreen):
         "p pauses, + / - change the interval (1-60 s), r samples now, [ ] change tabs. Missing data shows as "
         "n/a. Read-only mode leaves R, c and t out."
     )
+    ACTION_SPECS = MONITOR_ACTIONS
     BINDINGS = bindings(MONITOR_ACTIONS)
     INTERVAL: ClassVar[float] = 2.0
     DEFAULT_CSS = """
@@ -125,7 +125,6 @@ class MonitorScreen(ConsoleScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.all_bindings = self._bindings.copy()
         self.interval: float = self.INTERVAL
         self.paused = False
         self.active = False
@@ -177,16 +176,8 @@ class MonitorScreen(ConsoleScreen):
     def capabilities(self) -> Capabilities | None:
         return self.monitor.capabilities if self.monitor is not None else None
 
-    # -- bindings: read-only leaves the writing ones out ----------------------------------------------
-    def sync_bindings(self) -> None:
-        ours = {spec.id for spec in MONITOR_ACTIONS}
-        inherited = {key: kept for key, group in self.all_bindings.key_to_bindings.items()
-                     if (kept := [b for b in group if b.id not in ours])}
-        own = BindingsMap(bindings(MONITOR_ACTIONS, self.console.settings.read_only))
-        self._bindings = BindingsMap.merge([BindingsMap.from_keys(inherited), own])
-        self.refresh_bindings()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    # -- bindings: read-only is ConsoleScreen.check_action; what the tab offers is here -------------
+    def allows(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Only what the current tab can do is offered (the footer stays short at 80 columns)."""
         tab = self.tab if self.is_mounted else "slow"
         statements = tab == "slow" and not self.on_memory
@@ -211,20 +202,10 @@ class MonitorScreen(ConsoleScreen):
             self._bindings_state = state
             self.refresh_bindings()
 
-    def _may_write(self) -> bool:
-        """A keymap or the palette cannot get round read-only mode."""
-        if self.console.settings.read_only:
-            self.notify("Read-only mode: the monitor only looks.", severity="warning")
-            return False
-        return True
-
     # -- the sampling loop -----------------------------------------------------------------------
-    def on_mount(self) -> None:
-        self.sync_bindings()
-
     def on_screen_resume(self) -> None:
         self.active = True
-        self.sync_bindings()
+        self.refresh_bindings()
         self.refresh_header()
         if self.console.stores is not None:
             self.stores_ready()
@@ -234,7 +215,6 @@ class MonitorScreen(ConsoleScreen):
         self._stop_timer()
 
     def stores_ready(self) -> None:
-        self.sync_bindings()
         self._show_backend()
         self.sample_now()
 
@@ -400,7 +380,7 @@ class MonitorScreen(ConsoleScreen):
 
     def action_reset(self) -> None:
         caps = self.capabilities
-        if not self._may_write() or caps is None or not caps.can_reset:
+        if not self.may("reset") or caps is None or not caps.can_reset:
             return
         body = ("Every pg_stat_statements entry of the server starts again from zero (all databases, all "
                 "roles). The per-interval view is not affected; figures since reset are.")
@@ -484,7 +464,7 @@ class MonitorScreen(ConsoleScreen):
 
     def _signal(self, how: str) -> None:
         session = self._selected_session()
-        if not self._may_write() or session is None:
+        if not self.may(how if how == "terminate" else "cancel_query") or session is None:
             return
         question = (f"Cancel the query of backend {session.pid}?" if how == "cancel"
                     else f"Terminate backend {session.pid}? Its session ends and an open transaction rolls back.")
