@@ -143,7 +143,7 @@ _QUOTED_KEY_SECRET = re.compile(
 
 def _last(pattern: re.Pattern[str], text: str, start: int, stop: int) -> int | None:
     found = None
-    for found in pattern.finditer(text, start, stop):
+    for found in pattern.finditer(text, start, stop):  # noqa: B007 - keeps the last match
         pass
     return found.start() if found is not None else None
 

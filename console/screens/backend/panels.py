@@ -45,7 +45,7 @@ class SidesPanel(Static):
 class ProgressPanel(Vertical):
     """A bar per table following a copy; a drill resets them at each of its steps."""
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's own keyword
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.step: str | None = None
 

@@ -60,7 +60,7 @@ Rows = Sequence[tuple[str, Sequence[Cell]]]
 class MonitorTab(TabPane):
     """A tab whose Statics change only when their content does."""
 
-    def __init__(self, title: str, *, id: str) -> None:  # noqa: A002 - Textual's own keyword
+    def __init__(self, title: str, *, id: str) -> None:
         super().__init__(title, id=id)
         self._shown_text: dict[str, Text | str] = {}
 
