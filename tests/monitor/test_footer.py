@@ -8,7 +8,7 @@ from textual.widgets import DataTable
 from console.app import LokstraConsole
 from console.config import ConsoleConfig
 from console.screens.monitor import MonitorScreen
-from tests.conftest import pg_settings
+from tests.support.databases import pg_settings
 from tests.monitor.test_screen import SIZE, go_tab, open_monitor, row_ids
 from tests.support.tui import screen_lines, until
 
