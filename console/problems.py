@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import asyncpg
 
 from stores.errors import StoreError
-from stores.postgres.diagnose import diagnose, scrub
+from stores.postgres.diagnose import diagnose
+from stores.secrets import scrub
 
 
 def in_words(exc: BaseException, *, where: str | None = None, secrets: Sequence[str] = (),

@@ -33,7 +33,7 @@ from console.actions import ActionSpec, bindings
 from console.config import Profile, config_path
 from console.logs import register_secret
 from console.screens.base import ConsoleScreen
-from stores.postgres.diagnose import scrub
+from stores.secrets import scrub
 from stores.postgres.probe import Finding, ProbeResult, probe
 from stores.settings import SSL_MODES, ConnectionTarget, Settings
 
