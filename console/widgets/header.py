@@ -39,7 +39,7 @@ class HeaderState:
         ``width`` leaves room, else only the current one (``1 2 ▸3 browse 4 5``), else the
         digits; the status is shortened (with an ellipsis) only when even ``▸3`` does not fit."""
         left = self.status()
-        strips = [self.strip("every"), self.strip("current"), self.strip("digits"), self.strip("only")]
+        strips = [self.strip("every"), self.strip("current"), self.strip("digits"), self.strip("only")]  # noqa: B005 - ConsoleHeader.strip, not str.strip
         if not width:
             return Text.assemble(left, "  ", strips[-1])
         strip = next((s for s in strips if left.cell_len + 2 + s.cell_len <= width), strips[-1])

@@ -17,7 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADLESS_PACKAGES = ("stores", "migrations", "console.browse", "console.commands")
-HEADLESS_MODULES = ("console.cli", "console.config", "console.logs", "console.problems", "console.postgres_target")
+HEADLESS_MODULES = ("console.cli", "console.config", "console.hints", "console.logs", "console.postgres_target",
+                    "console.problems", "console.target")
 
 
 def headless_modules() -> list[str]:
