@@ -6,6 +6,11 @@ that posts a message; the page worker is exclusive, so a key pressed while a pag
 loading cancels that request instead of queueing behind it (PageDown pressed three times
 walks three pages from the page on screen in one request). What each list is lives in
 ``console.browse``; this module draws it.
+
+Why this module is over 450 lines: the page loop (ask, load, render, count), the prompts
+(filter, jump), reveal, export and the edit actions share the level stack and the page on
+screen; the dialogs are one table (browse/edits.py), the table, footer, prompts and palette
+are apart. Moving the prompts and the export into their own objects is left for later.
 """
 from __future__ import annotations
 

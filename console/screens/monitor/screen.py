@@ -13,6 +13,9 @@ cancel and terminate ask first (focus on No) and are left out in read-only mode.
 
 The tabs are widgets (monitor/tabs.py) handed the sample; taking one is monitor/sampling.py;
 the rows, the sort and the filter are headless (monitor/statements.py, monitor/rows.py).
+Why this module is over 450 lines: the sampling loop's timer, the sort / filter / group
+actions and the audited actions (reveal, reset, cancel, terminate) with their questions all
+act on the screen's state; moving the actions out is left for later (issue 12).
 """
 from __future__ import annotations
 
