@@ -42,9 +42,11 @@ async def test_every_tab_shows_help_and_its_keys_at_80_columns(stats_db: str) ->
                     table.focus()
                     table.move_cursor(row=row_ids(table).index(pid))  # c and t need a selected session
                 # The footer is blank for a frame while it is rebuilt (a sample, the cursor moved):
-                # wait for a whole footer, then check that one.
-                await until(pilot, lambda: all(key in footer(app) for key in (*keys, "f1 Help")), f"the {tab} tab's keys")
-                line = footer(app)
+                # check the footer that showed the tab's keys, not a later frame.
+                seen: list[str] = []
+                await until(pilot, lambda: seen.append(footer(app)) or all(key in seen[-1] for key in keys),
+                            f"the {tab} tab's keys")
+                line = next(shown for shown in reversed(seen) if all(key in shown for key in keys))
                 assert "f1 Help" in line and "^q Quit" in line and line.rstrip().endswith("^p palette"), (tab, line)
                 assert len(line.rstrip()) <= SIZE[0]
             assert isinstance(app.screen, MonitorScreen)
