@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ APP_ACTIONS: tuple[ActionSpec, ...] = (
 )
 
 
-def bindings(specs: tuple[ActionSpec, ...], read_only: bool = False) -> list[Binding]:
+def bindings(specs: tuple[ActionSpec, ...], read_only: bool = False) -> list[BindingType]:
     """Textual bindings for ``specs``, each with its id so the keymap can rebind it."""
     return [Binding(s.keys, s.action, s.short or s.description, show=s.show, id=s.id, priority=s.priority,
                     tooltip=s.description, group=Binding.Group(s.group, compact=True) if s.group else None)

@@ -32,7 +32,7 @@ from pydantic import SecretStr
 
 from console.paths import private_directory, state_directory
 from stores.controls import visible
-from stores.postgres.diagnose import scrub
+from stores.secrets import scrub
 from stores.secrets import mask_json
 
 LOG_ENV = "LOKSTRA_CONSOLE_LOG"

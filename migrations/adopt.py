@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -33,12 +33,13 @@ class CannotCompare(Exception):
 
 async def app_schema_present(conn: asyncpg.Connection, schema: str = APP_SCHEMA) -> bool:
     """Whether ``schema`` holds any of lokstra's tables."""
-    return await conn.fetchval(
+    present: bool = await conn.fetchval(
         """SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c
                           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                           WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relname = ANY($2::text[]))""",
         schema, list(LOKSTRA_TABLES),
     )
+    return present
 
 
 async def expected_catalog(conn: asyncpg.Connection, baseline: Migration, schema: str = APP_SCHEMA) -> catalog.Catalog:
@@ -68,7 +69,7 @@ async def record_baseline(conn: asyncpg.Connection, actor: tracking.Actor, basel
     """Create the console's tracking tables if needed and record ``baseline`` as applied, in
     one transaction. lokstra's own tracking tables are not touched."""
     started = time.monotonic()
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     async with conn.transaction():
         await tracking.ensure(conn)
         await tracking.insert_applied(conn, baseline.version, baseline.description, baseline.checksum)

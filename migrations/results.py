@@ -78,7 +78,7 @@ class RunResult:
         return next((step for step in self.steps if not step.success), None)
 
     def to_json(self) -> dict[str, Any]:
-        data = to_jsonable(self)
+        data: dict[str, Any] = to_jsonable(self)
         data["status"] = self.status.to_json() if self.status else None
         data["ok"] = self.ok
         return data
@@ -111,7 +111,7 @@ class AdoptionReport:
         return self.outcome in (AdoptionOutcome.MATCHES, AdoptionOutcome.RECORDED)
 
     def to_json(self) -> dict[str, Any]:
-        data = to_jsonable(self)
+        data: dict[str, Any] = to_jsonable(self)
         data["differences"] = [difference.to_json() for difference in self.differences]
         data["adoptable"] = self.adoptable
         return data
@@ -144,6 +144,6 @@ class RelocationReport:
         return self.outcome in (RelocationOutcome.PLANNED, RelocationOutcome.RELOCATED, RelocationOutcome.NOTHING_TO_DO)
 
     def to_json(self) -> dict[str, Any]:
-        data = to_jsonable(self)
+        data: dict[str, Any] = to_jsonable(self)
         data["ok"] = self.ok
         return data

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ log = logging.getLogger("lokstra.migrations")
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _elapsed_ms(started: float) -> int:
@@ -223,7 +223,8 @@ class MigrationRunner:
             result.outcome = Outcome.REFUSED
             return result
         drift = [m for m in targets if m.state is State.CHANGED]
-        steps = [(self.source.get(m.version), "revert") for m in targets]
+        files = [self.source.get(m.version) for m in targets]
+        steps = [(file, "revert") for file in files if file is not None]  # a missing file was refused above
         return await self._perform(conn, result, steps, drift, on_progress)
 
     def _revert_refusal(self, migration: MigrationStatus, accept: bool) -> str | None:

@@ -108,7 +108,7 @@ class SchemaStatus:
         return sorted((m for m in self.migrations if m.is_applied), key=lambda m: m.version, reverse=True)[:n]
 
     def to_json(self) -> dict[str, Any]:
-        data = to_jsonable(self)
+        data: dict[str, Any] = to_jsonable(self)
         for item, migration in zip(data["migrations"], self.migrations):
             item["short_checksum"] = migration.short_checksum
         for item, table in zip(data["upstream"], self.upstream):

@@ -277,7 +277,9 @@ async def history(conn: asyncpg.Connection, info: TrackingInfo) -> list[HistoryR
 
 async def legacy_history(conn: asyncpg.Connection, schema: str) -> list[asyncpg.Record]:
     """An older console's history rows (``console_migration_history`` in ``schema``), oldest first."""
-    return await conn.fetch(f"SELECT {_HISTORY_COLUMNS} FROM {quote_ident(schema)}.{LEGACY_HISTORY_TABLE} ORDER BY id")
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {_HISTORY_COLUMNS} FROM {quote_ident(schema)}.{LEGACY_HISTORY_TABLE} ORDER BY id")
+    return rows
 
 
 async def copy_history(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:

@@ -143,7 +143,7 @@ _QUOTED_KEY_SECRET = re.compile(
 
 def _last(pattern: re.Pattern[str], text: str, start: int, stop: int) -> int | None:
     found = None
-    for found in pattern.finditer(text, start, stop):
+    for found in pattern.finditer(text, start, stop):  # noqa: B007 - keeps the last match
         pass
     return found.start() if found is not None else None
 
@@ -321,3 +321,16 @@ def shown_value(row: Any, field: str) -> str:
 def shown_fields(row: Record) -> list[tuple[str, str]]:
     """(field, shown value) for every field a screen may show, in column order."""
     return [(name, shown_value(row, name)) for name in type(row).model_fields if not hidden_field(name)]
+
+
+_API_KEY_SECRET = re.compile(r"(?<=\S\.)[A-Za-z0-9_-]{43}(?![A-Za-z0-9_=-])")
+"""The secret part of a full API key ``{app_id}_{key_id}.{secret}`` (stores/keys.py): 32 random
+bytes, base64url without padding, so exactly 43 characters after the dot."""
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """Mask each known secret in ``text`` where it stands as a value (``mask_known``:
+    not inside words, so a short password leaves prose readable), then whatever still looks
+    like one: a connection string's password, a secret-named key's value
+    (``mask_text``) and the secret part of a full API key."""
+    return _API_KEY_SECRET.sub(MASK, mask_text(mask_known(text, secrets)))

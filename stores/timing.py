@@ -99,7 +99,7 @@ class Timings:
 
     def instrument(self, store_name: str, store: Any) -> None:
         """Time every public coroutine method of ``store`` (on the instance)."""
-        for name, method in inspect.getmembers(type(store), inspect.iscoroutinefunction):
+        for name, _method in inspect.getmembers(type(store), inspect.iscoroutinefunction):
             if not name.startswith("_"):
                 setattr(store, name, _timed(getattr(store, name), self.operation(store_name, name), CLOCK))
 

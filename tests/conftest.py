@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from stores import Settings, Stores, open_stores
+from tests.support.databases import pg_settings, truncate_all
 from tests.support.pgcluster import ClusterUnavailable, create_cluster
 from tests.support.server import PgServer, external_dsn, run_sync
 
@@ -109,19 +110,6 @@ def migrated_db(pg_server: PgServer, migrated_template: str) -> Iterator[str]:
     dsn = pg_server.create_database("migrated", template=migrated_template)
     yield dsn
     pg_server.drop_database(dsn)
-
-
-def pg_settings(dsn: str, **extra: object) -> Settings:
-    options: dict[str, object] = {"pool_min_size": 1, "pool_max_size": 4, **extra}
-    return Settings(use_postgres=True, database_url=dsn, **options)
-
-
-async def truncate_all(stores: Stores) -> None:
-    async with stores.engine.connection() as conn:  # type: ignore[attr-defined]
-        await conn.execute("TRUNCATE lokstra_auth.tenants, lokstra_auth.apps, lokstra_auth.branches, "
-                           "lokstra_auth.users, lokstra_auth.user_apps, lokstra_auth.app_keys")
-        if await conn.fetchval("SELECT to_regclass('lokstra_console.audit_log') IS NOT NULL"):
-            await conn.execute("TRUNCATE lokstra_console.audit_log")
 
 
 @pytest.fixture(params=["memory", "postgres"])

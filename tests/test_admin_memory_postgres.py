@@ -10,7 +10,7 @@ import pytest
 from stores import Settings, open_stores
 from stores.admin import Actor, Admin
 from stores.errors import NotFound, ValidationFailed
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.support import factories as f
 from tests.support.waits import until_blocked
 

@@ -41,7 +41,7 @@ async def test_a_reveal_is_audited_without_the_literals(stores: Stores) -> None:
 
 async def test_read_only_refuses_a_reveal_it_cannot_audit(migrated_db: str) -> None:
     from stores import open_stores
-    from tests.conftest import pg_settings
+    from tests.support.databases import pg_settings
 
     stores = await open_stores(pg_settings(migrated_db, read_only=True))
     try:

@@ -16,7 +16,7 @@ from stores.demo import DemoSpec, load_into_memory
 from stores.memory.engine import MemoryEngine
 from stores.postgres.engine import PostgresEngine
 from stores.transfer.copy import copy_tables, table_digests
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 
 PASSWORD = "hunter2-never-printed"
 

@@ -19,7 +19,7 @@ from console.commands.common import TableProgressBar
 from stores import Settings, open_stores
 from stores.transfer.copy import table_digests
 from stores.transfer.snapshot_file import SnapshotFile
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.support.server import PgServer
 from tests.support.environment import isolate_settings
 

@@ -6,7 +6,7 @@ import pytest
 from stores import Settings, open_stores
 from stores.memory.engine import MemoryEngine
 from stores.transfer.copy import CopyFailed, copy_tables, table_digests
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 
 
 async def test_demo_data_round_trip_memory_postgres_memory(migrated_db: str) -> None:

@@ -36,7 +36,7 @@ from stores.transfer.digest import (
     postgres_row_text,
     row_text,
 )
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 
 ASTRAL = "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 😀 🏳️‍🌈 𠜎"
 RTL = "\u200fשלום\u200f مرحبا \u202eevil\u202c"

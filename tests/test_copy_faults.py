@@ -22,8 +22,9 @@ from stores.memory.bulk import MemoryLoader
 from stores.memory.engine import MemoryEngine
 from stores.postgres import bulk as postgres_bulk
 from stores.tables import TableSpec
-from stores.transfer.copy import CopyFailed, Row, copy_tables, table_digests
-from tests.conftest import pg_settings, truncate_all
+from stores.transfer.copy import CopyFailed, Row, copy_tables
+from tests.support.databases import pg_settings, truncate_all
+from tests.support.digests import direct_digests, engine_digests
 from tests.support.faultproxy import FaultProxy
 from tests.support.waits import cut_noticed
 from tests.support.environment import assert_pool_healthy
@@ -45,15 +46,6 @@ def upstream(dsn: str) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or 5432
 
 
-async def direct_digests(dsn: str) -> dict[str, tuple[int, int]]:
-    """(rows, digest) per table, read through a connection that never went through the proxy."""
-    stores = await open_stores(pg_settings(dsn, pool_max_size=2))
-    try:
-        return {name: (d.rows, d.total) for name, d in (await table_digests(stores.engine)).items()}
-    finally:
-        await stores.close()
-
-
 async def constraints(dsn: str) -> list[tuple[str, str, str]]:
     """Every constraint of the six tables, as PostgreSQL defines it (the load drops and re-adds
     the foreign keys: a failure must leave them all as they were)."""
@@ -65,10 +57,6 @@ async def constraints(dsn: str) -> list[tuple[str, str, str]]:
             "ORDER BY 1, 2")]
     finally:
         await conn.close()
-
-
-async def memory_digests(engine: MemoryEngine) -> dict[str, tuple[int, int]]:
-    return {name: (d.rows, d.total) for name, d in (await table_digests(engine)).items()}
 
 
 def demo(users: int) -> MemoryEngine:
@@ -133,8 +121,8 @@ async def test_a_connection_cut_half_way_through_a_copy_into_postgres(seeded: st
 
             proxy.heal()
             report = await copy_tables(source, stores.engine, replace=True)
-            assert report.rows == sum(rows for rows, _ in (await memory_digests(source)).values())
-            assert await direct_digests(seeded) == await memory_digests(source)
+            assert report.rows == sum(rows for rows, _ in (await engine_digests(source)).values())
+            assert await direct_digests(seeded) == await engine_digests(source)
             assert await constraints(seeded) == defined
             await assert_pool_healthy(stores.engine)
             assert (await stores.users.get("acme-corp", "u00002999")).username.endswith("2999")
@@ -163,7 +151,7 @@ async def test_cancelling_a_copy_into_postgres_leaves_the_target_unchanged(seede
         assert await sessions_in_transaction(seeded) == 0
         await assert_pool_healthy(stores.engine)
         await copy_tables(source, stores.engine, replace=True)  # and the engine still copies
-        assert await direct_digests(seeded) == await memory_digests(source)
+        assert await direct_digests(seeded) == await engine_digests(source)
     finally:
         await stores.close()
 
@@ -201,7 +189,7 @@ async def test_a_stalled_connection_fails_the_copy_after_the_command_timeout(mig
         retry = await open_stores(pg_settings(dsn, pool_max_size=3))
         try:
             await copy_tables(source, retry.engine)
-            assert await direct_digests(migrated_db) == await memory_digests(source)
+            assert await direct_digests(migrated_db) == await engine_digests(source)
         finally:
             await retry.close()
 
@@ -229,7 +217,7 @@ async def test_a_refused_connection_is_reported_without_a_traceback(seeded: str)
 
 async def test_a_postgres_source_cut_half_way_leaves_the_memory_target_unchanged(seeded: str) -> None:
     target = demo(7)
-    before = await memory_digests(target)
+    before = await engine_digests(target)
     async with FaultProxy(*upstream(seeded)) as proxy:
         dsn, secret = with_password(proxy.dsn(seeded))
         stores = await open_stores(pg_settings(dsn, pool_max_size=3))
@@ -242,9 +230,9 @@ async def test_a_postgres_source_cut_half_way_leaves_the_memory_target_unchanged
                 await copy_tables(stores.engine, target, replace=True, progress=progress, batch_size=10)
             assert_clear(str(failed.value), "users", secret)
             assert "reading the postgres source failed" in str(failed.value)
-            assert await memory_digests(target) == before
+            assert await engine_digests(target) == before
             await copy_tables(stores.engine, target, replace=True)
-            assert await memory_digests(target) == await direct_digests(seeded)
+            assert await engine_digests(target) == await direct_digests(seeded)
         finally:
             await stores.close()
 

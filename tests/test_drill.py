@@ -15,7 +15,7 @@ from stores.postgres.engine import PostgresEngine
 from stores.transfer.copy import copy_tables, table_digests
 from stores.transfer.drill import DrillRefused, Workload, check_workload, run_drill
 from stores.transfer.switch import switchable_stores
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.support.factories import tenant
 
 SECRET = "s3cret-pw-in-a-tenant-dsn"

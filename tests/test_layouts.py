@@ -23,7 +23,7 @@ from stores.layouts import CORE, CORE_COLUMNS, CURRENT, recognise
 from stores.postgres import facts
 from stores.tables import BRANCHES, USERS
 from stores.transfer.copy import table_digests
-from tests.conftest import pg_settings
+from tests.support.databases import pg_settings
 from tests.support.current_layout import create_current_layout
 from tests.support.environment import isolate_settings
 

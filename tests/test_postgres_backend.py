@@ -12,7 +12,7 @@ from stores.errors import BackendUnavailable
 from stores.postgres.sql import page_sql
 from stores.query import Eq, PageRequest, Prefix
 from stores.tables import USERS
-from tests.conftest import pg_settings
+from tests.support.databases import pg_settings
 from tests.support.server import PgServer
 
 SECRET = "Sup3r-Secret-Pa55word!"

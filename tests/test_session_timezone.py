@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from stores import Settings, open_stores
-from tests.conftest import pg_settings
+from tests.support.databases import pg_settings
 from tests.support import factories as f
 from tests.support.server import PgServer
 

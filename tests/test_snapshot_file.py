@@ -17,7 +17,7 @@ from stores.models import UserApp
 from stores.tables import ALL_TABLES, TENANTS, USERS
 from stores.transfer.copy import CopyFailed, copy_tables, table_digests
 from stores.transfer.snapshot_file import FORMAT, SnapshotFile, SnapshotFileError, export_memory, import_memory
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.support import factories as f
 
 NESTED = {"ünïcode keys ✓": {"list": [1, 2.5, -0.0, 1e20, None, True, "", {"deep": [[["x"]]]}], "empty": {}},

@@ -26,7 +26,7 @@ from stores.tables import ALL_TABLES, BY_NAME
 from stores.transfer.copy import CopyFailed, copy_tables, table_digests
 from stores.transfer.digest import TableDigest
 from stores.transfer.snapshot_file import SnapshotFile, SnapshotFileError, _line_decoder, export_memory
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 
 
 async def snapshot(tmp_path: Path) -> Path:

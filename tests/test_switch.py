@@ -29,7 +29,7 @@ from stores.transfer.switch import (
     open_postgres_target,
     switchable_stores,
 )
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.support.waits import eventually, until_blocked
 from tests.support.factories import seed_basic, user
 

@@ -28,7 +28,8 @@ from console.target import Resolved, TargetError, resolve, settings_problem
 from migrations import pooler
 from stores.errors import BackendUnavailable, ReadOnly, StoreError
 from stores.layouts import LayoutReport
-from stores.postgres.diagnose import diagnose, scrub
+from stores.postgres.diagnose import diagnose
+from stores.secrets import scrub
 
 if TYPE_CHECKING:
     from stores.settings import Settings

@@ -23,7 +23,8 @@ import asyncpg
 
 from console.commands.common import EXIT_UNAVAILABLE, Output, confirm_write, target_from_args
 from stores.demo import LOCK_TIMEOUT, DemoSpec, NotEmpty, write_demo
-from stores.postgres.diagnose import diagnose, scrub
+from stores.postgres.diagnose import diagnose
+from stores.secrets import scrub
 from stores.postgres.engine import init_connection
 
 EXIT_OK, EXIT_REFUSED = 0, 1

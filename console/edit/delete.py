@@ -34,7 +34,7 @@ LABELS = {"tenants": ("tenant", "tenants"), "apps": ("app", "apps"), "branches":
 
 def typed_id_of(row: Record) -> str:
     """What the operator types to confirm (what ``Admin.delete`` compares with)."""
-    return row.user_id if isinstance(row, UserApp) else str(getattr(row, "id"))
+    return row.user_id if isinstance(row, UserApp) else str(getattr(row, "id"))  # noqa: B009 - Record is a union; all but UserApp have id
 
 
 def radius_text(row: Record, radius: BlastRadius) -> str:

@@ -163,7 +163,7 @@ class EntityForm(EditModal[Record | None]):
             return widget.text
         if isinstance(widget, Select):
             return str(widget.value)
-        return widget.value  # type: ignore[attr-defined,no-any-return]
+        return widget.value  # type: ignore[attr-defined]
 
     def collect(self, *, check_json: bool) -> tuple[dict[str, Any], dict[str, str]]:
         """The model values the form holds, and JSON problems (only with ``check_json``:

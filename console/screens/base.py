@@ -23,6 +23,26 @@ class ConsoleScreen(Screen[None]):
     """The screen's key registry (console/actions.py): in read-only mode its writing keys are
     unbound, and pressing one says why instead of doing nothing."""
 
+    def refused_read_only(self, action: str) -> bool:
+        """Whether ``action`` writes while the console is read-only."""
+        return self.console.settings.read_only and any(spec.action == action and spec.writes for spec in self.ACTION_SPECS)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The one read-only rule: an action that writes is refused and its binding hidden (footer,
+        F1, palette) while the console is read-only, which a reconnect may change; the screen's
+        own rules (``allows``) decide the rest."""
+        if self.refused_read_only(action):
+            return False
+        return self.allows(action, parameters)
+
+    def may(self, action: str) -> bool:
+        """For an action method called directly (a keymap, the palette): the binding's own rule."""
+        return bool(self.check_action(action, ()))
+
+    def allows(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Whether ``action`` is offered now: True, False (hidden) or None (shown disabled)."""
+        return True
+
     @property
     def console(self) -> LokstraConsole:
         return self.app  # type: ignore[return-value]
@@ -58,6 +78,7 @@ class ConsoleScreen(Screen[None]):
         self.refresh_header()
 
     def on_screen_resume(self) -> None:
+        self.refresh_bindings()  # read-only may have changed meanwhile (a reconnect)
         self.refresh_header()
         if self.console.stores is not None:
             self.stores_ready()

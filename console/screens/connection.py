@@ -33,7 +33,7 @@ from console.actions import ActionSpec, bindings
 from console.config import Profile, config_path
 from console.logs import register_secret
 from console.screens.base import ConsoleScreen
-from stores.postgres.diagnose import scrub
+from stores.secrets import scrub
 from stores.postgres.probe import Finding, ProbeResult, probe
 from stores.settings import SSL_MODES, ConnectionTarget, Settings
 
@@ -115,7 +115,7 @@ class Form:
         password = SecretStr(self.password) if with_password and self.password else None
         return Profile(
             host=self.host.strip(), port=int(self.port), user=self.user.strip(), database=self.database.strip(),
-            sslmode=self.sslmode, password=password, environment=self.environment, read_only=self.read_only,  # type: ignore[arg-type]
+            sslmode=self.sslmode, password=password, environment=self.environment, read_only=self.read_only,
             pool_min_size=int(self.pool_min), pool_max_size=int(self.pool_max),
             connect_timeout=float(self.connect_timeout), command_timeout=float(self.command_timeout),
             statement_cache_size=statement_cache_size,

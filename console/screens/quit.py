@@ -19,8 +19,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from console.problems import in_words
 from console.text import VISIBLE_CONTROLS, plain
-from stores.errors import StoreError
 from stores.transfer.snapshot_file import MemoryTransfer, export_memory
 
 if TYPE_CHECKING:
@@ -34,12 +34,8 @@ def snapshot_path(directory: str | Path | None = None, when: datetime | None = N
 
 
 def export_problem(exc: BaseException) -> str:
-    """An export failure in words (the store layer's message; never a traceback)."""
-    if isinstance(exc, StoreError):
-        return str(exc)
-    if isinstance(exc, OSError):
-        return f"cannot write the file: {exc.strerror or exc}"
-    return f"{type(exc).__name__}: {exc}"
+    """An export failure in words (``console.problems.in_words``: the file's problem, not the network's)."""
+    return in_words(exc, writing_file=True)
 
 
 class QuitModal(ModalScreen[bool]):

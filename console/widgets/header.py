@@ -40,7 +40,7 @@ class HeaderState:
         digits, else the current digit, else none: the status (target, READ-ONLY, environment)
         keeps its room first."""
         left = self.status()
-        strips = [self.strip("every"), self.strip("current"), self.strip("digits"), self.strip("only")]
+        strips = [self.strip("every"), self.strip("current"), self.strip("digits"), self.strip("only")]  # noqa: B005 - ConsoleHeader.strip, not str.strip
         if not width:
             return Text.assemble(left, "  ", strips[-1])
         strip = next((s for s in strips if left.cell_len + 2 + s.cell_len <= width), Text())

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 
 from stores.contract import AppFilter
@@ -35,7 +36,7 @@ class Apps(TableStore[App]):
     async def exists(self, tenant_id: str, app_id: str) -> bool:
         return await self._exists((tenant_id, app_id))
 
-    async def list_by_type(self, tenant_id: str, app_type: str) -> list[App]:
+    async def list_by_type(self, tenant_id: str, app_type: str) -> builtins.list[App]:
         if app_type not in APP_TYPES:
             raise ValidationFailed("app", {"type": f"must be one of {', '.join(APP_TYPES)}"})
         return await self._select(self.scope(tenant_id=tenant_id), "name", (Eq("type", app_type),))

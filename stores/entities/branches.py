@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 
 from stores.contract import BranchFilter
@@ -31,7 +32,7 @@ class Branches(TableStore[Branch]):
     async def exists(self, tenant_id: str, app_id: str, branch_id: str) -> bool:
         return await self._exists((tenant_id, app_id, branch_id))
 
-    async def list_by_type(self, tenant_id: str, app_id: str, branch_type: str) -> list[Branch]:
+    async def list_by_type(self, tenant_id: str, app_id: str, branch_type: str) -> builtins.list[Branch]:
         if branch_type not in BRANCH_TYPES:
             raise ValidationFailed("branch", {"type": f"must be one of {', '.join(BRANCH_TYPES)}"})
         return await self._select(self.scope(tenant_id=tenant_id, app_id=app_id), "code", (Eq("type", branch_type),))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 
 from stores.contract import UserFilter
@@ -41,7 +42,7 @@ class Users(TableStore[User]):
     async def exists(self, tenant_id: str, user_id: str) -> bool:
         return await self._exists((tenant_id, user_id))
 
-    async def list_by_app(self, tenant_id: str, app_id: str) -> list[User]:
+    async def list_by_app(self, tenant_id: str, app_id: str) -> builtins.list[User]:
         """Users with an active grant to the app."""
         check_keys("user", tenant_id=tenant_id, app_id=app_id)
         return await self.engine.users_with_grant(tenant_id, app_id)

@@ -28,7 +28,7 @@ from stores.monitor.models import (
 )
 from stores.monitor.sql import MARKER, StatementColumns
 from stores.tables import DEFAULT_DATA_SCHEMA
-from stores.postgres.diagnose import scrub
+from stores.secrets import scrub
 from stores.settings import APPLICATION_NAME
 
 T = TypeVar("T")

@@ -8,27 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import re
 import socket
 import ssl
 
 from stores.errors import BackendUnavailable
-from stores.secrets import MASK, mask_known, mask_text
+from stores.secrets import scrub
 
 MIGRATE_HINT = "Run `lokstra-console migrate up` (or check DB_NAME points at the right database)"
-
-
-_API_KEY_SECRET = re.compile(r"(?<=\S\.)[A-Za-z0-9_-]{43}(?![A-Za-z0-9_=-])")
-"""The secret part of a full API key ``{app_id}_{key_id}.{secret}`` (stores/keys.py): 32 random
-bytes, base64url without padding, so exactly 43 characters after the dot."""
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    """Mask each known secret in ``text`` where it stands as a value (``stores.secrets.mask_known``:
-    not inside words, so a short password leaves prose readable), then whatever still looks
-    like one: a connection string's password, a secret-named key's value
-    (``stores.secrets.mask_text``) and the secret part of a full API key."""
-    return _API_KEY_SECRET.sub(MASK, mask_text(mask_known(text, secrets)))
 
 
 def diagnose(exc: BaseException, target: str | None = None, secrets: list[str] | None = None) -> BackendUnavailable | None:

@@ -29,7 +29,8 @@ from stores.errors import (
 from stores.layouts import LayoutReport
 from stores.models import Record, User, UserApp
 from stores.postgres import facts
-from stores.postgres.diagnose import MIGRATE_HINT, diagnose, scrub
+from stores.postgres.diagnose import MIGRATE_HINT, diagnose
+from stores.secrets import scrub
 from stores.postgres.sql import Params, column_list, key_clause, page_sql, q, select_sql
 from stores.query import Condition, Eq, PageRequest, RowCount
 from stores.settings import ConnectionTarget, Settings

@@ -24,7 +24,8 @@ from migrations import MigrationRunner, Overall, pooler
 from migrations.jsonable import to_jsonable
 from stores.layouts import UNSUPPORTED_NOTE, LayoutReport, by_name
 from stores.postgres import facts
-from stores.postgres.diagnose import MIGRATE_HINT, diagnose, scrub
+from stores.postgres.diagnose import MIGRATE_HINT, diagnose
+from stores.secrets import scrub
 from stores.settings import ConnectionTarget
 
 SLOW_RTT_MS = 50.0  # a round trip slower than this makes every query of the console slow

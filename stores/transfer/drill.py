@@ -23,7 +23,7 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -52,6 +52,8 @@ from stores.transfer.switch import (
 
 PRODUCTION = frozenset({"production", "prod"})
 DEFAULT_WORKLOAD = 10
+SWITCH_BACK = "switch memory → postgres (replace)"
+REMOVE_WORKLOAD = "remove workload"
 """Users the scripted workload creates (0: no workload)."""
 
 DrillProgress = Callable[[str, str, int, int], None]
@@ -352,13 +354,18 @@ async def run_drill(postgres: Stores | Any, *, workload: int = DEFAULT_WORKLOAD,
             await opened.close()
 
 
+def workload_left_in_postgres(steps: Iterable[DrillStep]) -> bool:
+    """Whether the drill reloaded PostgreSQL with its workload and has not removed it (yet)."""
+    done = {step.name for step in steps if step.ok}
+    return SWITCH_BACK in done and REMOVE_WORKLOAD not in done
+
+
 def _where_the_data_is(report: DrillReport) -> str:
     """What a failed drill left where, for the operator."""
     if report.active_backend == "memory":
         return ("; the drill stopped on memory and has not written to PostgreSQL "
                 "(the writes made on memory are only in memory)")
-    done = {step.name for step in report.steps if step.ok}
-    if report.workload_tenant and "switch memory → postgres (replace)" in done and "remove workload" not in done:
+    if report.workload_tenant and workload_left_in_postgres(report.steps):
         return f"; tenant {report.workload_tenant} (the drill's workload) stays in PostgreSQL: delete it when done"
     return ""
 
@@ -413,7 +420,7 @@ async def _drill(stores: Stores, switchable: SwitchableEngine, pg: Any, report: 
                  "PostgreSQL was written by someone else while the console ran on memory ({}); "
                  "switching back would truncate those writes, so the drill stops here", "no other writer changed it")
     on_memory = await table_digests(memory)
-    await switch("switch memory → postgres (replace)", pg, True, "truncate and load in one transaction; ")
+    await switch(SWITCH_BACK, pg, True, "truncate and load in one transaction; ")
     await verify("verify postgres = memory", pg, on_memory,
                  "PostgreSQL differs from the memory state it was loaded from in {}")
 
@@ -426,7 +433,7 @@ async def _drill(stores: Stores, switchable: SwitchableEngine, pg: Any, report: 
         step.detail = f"tenant {plan.tenant_id}: users, grants (one revoked), the update, the delete, the key"
     if keep_workload:
         return
-    async with steps.step("remove workload") as step:
+    async with steps.step(REMOVE_WORKLOAD) as step:
         await stores.tenants.delete(plan.tenant_id)
         step.detail = f"tenant {plan.tenant_id} deleted (its apps, branches, users, grants and key with it)"
     if script is None:  # the script's own writes stay: then there is nothing to compare with

@@ -470,7 +470,8 @@ async def check_postgres_target(target: ConnectionTarget) -> None:
     """Refuse (``SwitchRefused``) a PostgreSQL target that is read-only or whose schema is not
     current; raise the diagnosis (``BackendUnavailable``) when it cannot be reached."""
     from migrations import MigrationRunner, Overall
-    from stores.postgres.diagnose import diagnose, scrub
+    from stores.postgres.diagnose import diagnose
+    from stores.secrets import scrub
 
     if target.read_only:
         raise SwitchRefused("read_only", f"{target.display()} is opened read-only and a switch writes the copy there",

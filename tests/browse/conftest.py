@@ -19,7 +19,7 @@ from stores.demo import DemoSpec, load_into_memory, write_demo
 from stores.memory.engine import MemoryEngine
 from stores.postgres.engine import init_connection
 from stores.transfer.switch import switchable_stores
-from tests.conftest import pg_settings
+from tests.support.databases import pg_settings
 from tests.support.server import run_sync
 from tests.support.tui import until
 
@@ -94,10 +94,6 @@ def title(app: LokstraConsole) -> str:
 
 def table(app: LokstraConsole) -> BrowseTable:
     return browse(app).query_one("#list", BrowseTable)
-
-
-def notifications(app: LokstraConsole) -> str:
-    return " ".join(f"{n.title} {n.message}" for n in app._notifications)
 
 
 def first_cells(app: LokstraConsole) -> list[str]:

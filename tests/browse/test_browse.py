@@ -8,9 +8,9 @@ from pathlib import Path
 from console.paths import default_files_directory
 from console.screens.browse.actions import WRITE_IDS
 from tests.browse.conftest import (
-    BIG, SIZE, Backend, browse, crumbs, cursor_id, first_cells, notifications, settled, started, table, title, type_prompt,
+    BIG, SIZE, Backend, browse, crumbs, cursor_id, first_cells, settled, started, table, title, type_prompt,
 )
-from tests.support.tui import screen_text, until
+from tests.support.tui import notifications, screen_text, until
 
 
 async def test_drill_down_to_an_apps_keys_and_back_keeps_the_cursor(backend: Backend) -> None:

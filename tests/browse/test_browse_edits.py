@@ -28,14 +28,14 @@ from stores.memory.engine import MemoryEngine
 from stores.models import utcnow
 from stores.transfer.switch import switchable_stores
 from tests.browse.conftest import (
-    browse, crumbs, cursor_id, first_cells, notifications, settled, started, table, type_prompt,
+    browse, crumbs, cursor_id, first_cells, settled, started, table, type_prompt,
 )
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.edit.test_form import error_at, type_into
 from tests.edit.test_keys import confirm_stored_and_close, everything_in_audit, shown_key
 from tests.support.factories import app as app_row
 from tests.support.factories import branch, key, seed_basic, tenant, user
-from tests.support.tui import screen_lines, screen_text, until
+from tests.support.tui import notifications, screen_lines, screen_text, until
 
 SIZE = (80, 24)
 EDIT_KEYS = tuple(spec.keys for spec in BROWSE_ACTIONS if spec.writes)

@@ -10,7 +10,7 @@ import pytest
 
 from stores.monitor import PostgresMonitor
 from stores.postgres.engine import PostgresEngine
-from tests.conftest import pg_settings
+from tests.support.databases import pg_settings
 from tests.support.pgcluster import ClusterUnavailable, create_cluster
 from tests.support.schema import migrate
 from tests.support.server import PgServer, run_sync

@@ -8,7 +8,7 @@ import contextlib
 import asyncpg
 import pytest
 
-from console.screens.monitor_rows import StatementFilter, statement_rows
+from console.screens.monitor.statements import StatementFilter, statement_rows
 from stores.monitor import PostgresMonitor, Sample, Statement, mask_literals
 from stores.settings import APPLICATION_NAME
 from tests.monitor.conftest import db_name, grant_schema, open_engine, with_user

@@ -15,11 +15,11 @@ from console.config import ConsoleConfig
 from console.screens.confirm import ConfirmModal
 from console.screens.monitor import MONITOR_ACTIONS, MonitorScreen, QueryDetail
 from stores import Settings
-from tests.conftest import pg_settings
+from tests.support.databases import pg_settings
 from tests.monitor.conftest import db_name, grant_schema, with_user
 from tests.monitor.test_monitor_pg import workload
 from tests.support.server import PgServer
-from tests.support.tui import screen_text, until
+from tests.support.tui import notifications, screen_text, until
 
 SIZE = (80, 24)
 WRITE_IDS = {spec.id for spec in MONITOR_ACTIONS if spec.writes}
@@ -55,10 +55,6 @@ def static_text(screen: MonitorScreen, selector: str) -> str:
 async def go_tab(pilot, screen: MonitorScreen, tab: str) -> None:  # noqa: ANN001
     screen.query_one("#tabs", TabbedContent).active = tab
     await pilot.pause()
-
-
-def notifications(app: LokstraConsole) -> str:
-    return " ".join(f"{n.title} {n.message}" for n in app._notifications)
 
 
 def bound_ids(app: LokstraConsole) -> set[str]:

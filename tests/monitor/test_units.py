@@ -239,7 +239,7 @@ async def test_p95_comes_from_the_recent_durations(monkeypatch: pytest.MonkeyPat
 def test_the_text_filter_matches_what_is_shown_not_the_hidden_literals() -> None:
     """Utility statements keep their literals in pg_stat_statements; filtering on the raw
     text would let an operator test for a password the screen masks."""
-    from console.screens.monitor_rows import StatementFilter
+    from console.screens.monitor.statements import StatementFilter
     from stores.monitor.models import Statement
 
     statement = Statement(key=(1, 2, 3, True), database="lokstra", role="app", totals=f(1, 1.0), stddev_ms=None,

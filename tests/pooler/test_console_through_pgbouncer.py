@@ -13,7 +13,7 @@ from console.config import ConsoleConfig
 from stores import Settings, open_stores
 from stores.transfer.copy import table_digests
 from tests.browse.conftest import started, table
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.pooler.helpers import assert_transactions_move, cli_json, db_name
 from tests.support.factories import seed_basic
 from tests.support.pgbouncer import PgBouncer

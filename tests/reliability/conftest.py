@@ -16,8 +16,7 @@ import asyncpg
 import pytest
 
 from stores import Stores, open_stores
-from stores.transfer.copy import table_digests
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.support.environment import assert_pool_healthy
 
 PASSWORD = "Rel1ab-s3cret-Zx9"
@@ -79,15 +78,6 @@ def assert_plain(message: str, *secrets: str) -> None:
 
 
 # ----- state read around the engine ----------------------------------------------------------------
-
-async def direct_digests(dsn: str) -> dict[str, tuple[int, str]]:
-    """(rows, digest) per table through a connection that never went through a proxy."""
-    stores = await open_stores(pg_settings(dsn, pool_max_size=1))
-    try:
-        return {name: (d.rows, d.hex) for name, d in (await table_digests(stores.engine)).items()}
-    finally:
-        await stores.close()
-
 
 async def direct_fetch(dsn: str, sql: str, *args: object) -> list[asyncpg.Record]:
     conn = await asyncpg.connect(dsn)

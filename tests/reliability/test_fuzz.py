@@ -29,7 +29,7 @@ from stores.models import App, AppKey, Branch, Record, Tenant, User
 from stores.query import Page
 from stores.tables import ALL_TABLES
 from stores.transfer.digest import TIMESTAMP, TableDigest, column_kinds
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 
 pytestmark = pytest.mark.postgres
 

@@ -19,7 +19,7 @@ from stores.memory.engine import MemoryEngine
 from stores.postgres.diagnose import diagnose
 from stores.postgres.probe import probe
 from stores.transfer.copy import CopyFailed, copy_tables, table_digests
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.reliability.conftest import assert_plain
 from tests.support.factories import seed_basic, tenant, user
 from tests.support.tui import screen_text, until

@@ -19,7 +19,7 @@ from migrations import MigrationRunner, Overall
 from stores import Settings, Stores, open_stores
 from stores.errors import Conflict
 from stores.models import UserApp
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.support.factories import app, tenant, user
 from tests.support.migrations_helpers import copy_migrations, console_rows, history_rows, write_migration
 

@@ -19,7 +19,7 @@ from console.edit import EntityForm
 from console.widgets.header import ConsoleHeader
 from migrations import MigrationRunner
 from stores.errors import BackendUnavailable
-from tests.conftest import pg_settings
+from tests.support.databases import pg_settings
 from tests.reliability.conftest import assert_plain, direct_fetch, with_password
 from tests.support.factories import tenant, user
 from tests.support.pgcluster import Cluster, ClusterUnavailable, create_cluster

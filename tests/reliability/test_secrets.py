@@ -25,7 +25,7 @@ from stores import Settings, open_stores
 from stores.admin import Admin, Actor
 from stores.export import export_rows
 from stores.models import AppKey, Tenant
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.edit.test_keys import confirm_stored_and_close, shown_key
 from tests.reliability.conftest import with_password
 from tests.support import factories as f

@@ -45,7 +45,7 @@ from stores.admin import Actor, Admin
 from stores.models import Record
 from stores.tables import ALL_TABLES
 from stores.transfer.copy import table_digests
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.support import factories as f
 from tests.support.hostile import BRACKETS, ESCAPES, HOSTILE, seed_hostile
 from tests.support.tui import key_event, screen_text, typed_keys, until

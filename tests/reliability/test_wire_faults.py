@@ -32,9 +32,10 @@ from stores.errors import BackendUnavailable, StoreError
 from stores.memory.engine import MemoryEngine
 from stores.postgres.diagnose import diagnose
 from stores.transfer.switch import SwitchableEngine, SwitchError, open_postgres_target
-from tests.conftest import pg_settings
+from tests.support.databases import pg_settings
+from tests.support.digests import direct_digests
 from tests.reliability.conftest import (
-    PASSWORD, assert_plain, assert_pool_recovered, direct_digests, direct_fetch, sessions_in_transaction,
+    PASSWORD, assert_plain, assert_pool_recovered, direct_fetch, sessions_in_transaction,
     upstream, with_password,
 )
 from tests.support.factories import app, branch, key, tenant, user

@@ -62,3 +62,11 @@ def typed_keys(text: str) -> list[Any]:
     from textual.keys import _character_to_key
 
     return [events.Key(_character_to_key(ch) if not ch.isalnum() else ch, ch) for ch in text if ch.isprintable()]
+
+
+def notifications(app: App) -> str:
+    """Every notification ``app`` holds now, title and message, in one string.
+
+    Textual 8 has no public accessor (``App.notify`` adds, toasts show them for a while);
+    ``_notifications`` is read in this one place so a Textual change breaks one helper."""
+    return " ".join(f"{n.title} {n.message}" for n in app._notifications)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from stores import open_stores
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.support.hostile import ESCAPES, HOSTILE, MARK, seed_hostile, shown
 from tests.support.server import run_sync
 from tests.terminal.ptyconsole import ROOT, console_env

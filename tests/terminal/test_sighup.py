@@ -30,7 +30,7 @@ from migrations import MigrationRunner
 from migrations.status import State
 from stores import Settings, open_stores
 from stores.transfer.copy import table_digests
-from tests.conftest import pg_settings
+from tests.support.databases import pg_settings
 from tests.support.server import PgServer, run_sync
 from tests.terminal.ptyconsole import PtyConsole, console_env
 

@@ -13,7 +13,7 @@ from console.widgets.header import ConsoleHeader
 from stores import Settings, open_stores
 from stores.demo import DemoSpec, copy_to_postgres
 from stores.postgres.engine import init_connection
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.support.tui import screen_text, until
 
 SIZE = (80, 24)

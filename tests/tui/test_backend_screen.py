@@ -26,7 +26,7 @@ from stores.demo import DemoSpec, copy_to_postgres
 from stores.memory.engine import MemoryEngine
 from stores.postgres.engine import init_connection
 from stores.transfer.copy import table_digests
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.test_switch import HeldTarget
 from tests.support.tui import screen_lines, screen_text, until
 from tests.support.environment import isolate_settings

@@ -21,10 +21,10 @@ from console.screens.connection import ConnectionScreen
 from console.screens.help import HelpScreen
 from console.widgets.header import ConsoleHeader
 from stores import Settings, open_stores
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.support.factories import tenant
 from tests.support.server import PgServer
-from tests.support.tui import screen_lines, screen_text
+from tests.support.tui import notifications, screen_lines, screen_text
 from tests.support.tui import until
 
 SIZE = (80, 24)
@@ -50,10 +50,6 @@ def panel(app: LokstraConsole) -> str:
 
 def header(app: LokstraConsole) -> str:
     return str(app.screen.query_one(ConsoleHeader).render())
-
-
-def notifications(app: LokstraConsole) -> str:
-    return " ".join(f"{n.title} {n.message}" for n in app._notifications)
 
 
 def fill(screen: ConnectionScreen, **values: str) -> None:

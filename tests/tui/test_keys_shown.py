@@ -17,7 +17,7 @@ from console.screens.browse import BrowseScreen
 from console.screens.help import HelpScreen
 from console.widgets.header import ConsoleHeader
 from stores import Settings
-from tests.support.tui import screen_text, until
+from tests.support.tui import until
 
 
 def header_line(app: LokstraConsole) -> str:

@@ -17,7 +17,7 @@ from console.screens.migrations import MigrationsScreen, RunModal
 from migrations import MigrationRunner, Overall
 from migrations.lock import lock_key
 from stores import Settings
-from tests.conftest import pg_settings
+from tests.support.databases import pg_settings
 from tests.support.migrations_helpers import copy_migrations, fetch, schema_exists, write_migration
 from tests.support.tui import screen_lines, screen_text, until
 

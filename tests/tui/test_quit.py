@@ -17,7 +17,7 @@ from stores.memory.engine import MemoryEngine
 from stores.transfer.copy import table_digests
 from stores.transfer.snapshot_file import export_memory, import_memory
 from stores.transfer.switch import open_postgres_target
-from tests.conftest import pg_settings, truncate_all
+from tests.support.databases import pg_settings, truncate_all
 from tests.support.tui import screen_text, until
 
 SIZE = (80, 24)

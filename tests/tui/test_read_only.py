@@ -9,7 +9,7 @@ from console.config import ConsoleConfig
 from console.screens.backend import BACKEND_ACTIONS
 from console.screens.migrations import MIGRATION_ACTIONS
 from stores.errors import ReadOnly
-from tests.conftest import pg_settings
+from tests.support.databases import pg_settings
 from tests.support.factories import tenant
 from tests.support.tui import screen_text, until
 

@@ -38,7 +38,7 @@ from console.edit import EntityForm
 from console.text import install_terminal_guard
 from stores import Settings
 from tests.browse.conftest import browse, crumbs, settled, table, type_prompt
-from tests.conftest import pg_settings
+from tests.support.databases import pg_settings
 from tests.support.hostile import ESCAPES, HOSTILE, MARK, seed_hostile, shown
 from tests.support.tui import screen_text, until
 from tests.tui import textlint
