@@ -88,8 +88,10 @@ async def test_the_console_survives_a_restart_and_a_write_while_down_is_never_ap
                     "the form to say nothing was saved and why", timeout=20)
         assert app.screen is form and form.query_one("#f-username", Input).value == "formdown"
         assert "Traceback" not in screen_text(app) and "Rel1ab" not in screen_text(app)
-        await pilot.press("escape")
-        await until(pilot, lambda: app.screen is not form, "the form to close")
+        await pilot.press("escape")  # the form holds typed values: it asks before discarding them
+        await until(pilot, lambda: app.screen is not form, "the question whether to discard the form")
+        await pilot.press("y")
+        await until(pilot, lambda: form not in app.screen_stack, "the form to close")
 
         await asyncio.to_thread(own_cluster.start)
         await until(pilot, lambda: "● ok" in header(app), "the header to say ok again", timeout=40)
