@@ -18,7 +18,6 @@ from stores.layouts import require_supported
 from stores.memory.engine import MemoryEngine
 from stores.models import APP_TYPES, BRANCH_TYPES
 from stores.owners import app_owner
-from stores.postgres import facts
 from stores.tables import ALL_TABLES, APP_KEYS, APPS, BRANCHES, DEFAULT_DATA_SCHEMA, TENANTS, USER_APPS, USERS
 
 EPOCH = datetime(2026, 1, 5, 9, 0, 0)
@@ -215,6 +214,8 @@ async def write_demo(conn: Any, spec: DemoSpec, *, replace: bool = False,
     tables are truncated in the same transaction, so a failure leaves the old rows in place.
     The tables are locked against writers first, so nobody adds rows between the check and the copy.
     """
+    from stores.postgres import facts  # here, not at the top: the memory demo's start-up never needs asyncpg
+
     require_supported(await facts.layout(conn, schema), "writing demo data")
     tables = table_list(schema)
     async with conn.transaction():
